@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the external clients the end-to-end tests drive, which a fresh
+# Debian 12 + Node 20 machine lacks. Idempotent: quick no-op when present.
+#
+#   pnpm 10 and yarn classic 1.22 -> .tmp/tools/node_modules/.bin/{pnpm,yarn}
+#     (project-local, so nothing global is changed; .tmp/ is gitignored)
+#   curl -> via apt-get (needs root)
+#
+# Never skips silently: anything that cannot be installed fails the script.
+# Progress goes to stderr; nothing is exported.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+TOOLS_DIR=.tmp/tools
+BIN="$TOOLS_DIR/node_modules/.bin"
+PNPM_SPEC=pnpm@10
+YARN_VERSION=1.22.22
+export DEBIAN_FRONTEND=noninteractive
+
+log() { echo "ensure-clients: $*" >&2; }
+die() { echo "ensure-clients: ERROR: $*" >&2; exit 1; }
+
+# --- pnpm + yarn -----------------------------------------------------------
+# Each check runs the real binary once, so a broken install is not "present".
+pnpm_ok() { PNPM_V=$("$BIN/pnpm" --version 2>/dev/null) && [[ $PNPM_V == 10.* ]]; }
+yarn_ok() { YARN_V=$("$BIN/yarn" --version 2>/dev/null) && [[ $YARN_V == "$YARN_VERSION" ]]; }
+
+if pnpm_ok && yarn_ok; then
+  log "pnpm $PNPM_V and yarn $YARN_V already in $TOOLS_DIR"
+else
+  log "installing $PNPM_SPEC and yarn@$YARN_VERSION into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  # A package.json of its own keeps npm from treating the repo root as the
+  # project (and from touching the repo's lockfile).
+  [[ -f $TOOLS_DIR/package.json ]] || echo '{ "name": "stockade-test-tools", "private": true }' >"$TOOLS_DIR/package.json"
+  npm install --prefix "$TOOLS_DIR" "$PNPM_SPEC" "yarn@$YARN_VERSION" \
+    --no-audit --no-fund --no-update-notifier --loglevel=error >&2 \
+    || die "npm install of $PNPM_SPEC yarn@$YARN_VERSION into $TOOLS_DIR failed"
+  pnpm_ok || die "pnpm 10 not usable at $BIN/pnpm after install"
+  yarn_ok || die "yarn $YARN_VERSION not usable at $BIN/yarn after install"
+  log "pnpm $PNPM_V and yarn $YARN_V installed"
+fi
+
+# --- curl ------------------------------------------------------------------
+if command -v curl >/dev/null 2>&1; then
+  log "curl present"
+else
+  [[ $(id -u) -eq 0 ]] || die "curl is missing and installing it needs root (apt-get install curl)"
+  log "installing curl with apt-get"
+  # Try without 'apt-get update' first: it is slow and usually not needed.
+  if ! apt-get install -y -q curl >&2; then
+    log "apt-get install failed; running apt-get update and retrying"
+    apt-get update -q >&2 || die "apt-get update failed"
+    apt-get install -y -q curl >&2 || die "apt-get install curl failed"
+  fi
+  command -v curl >/dev/null 2>&1 || die "curl still missing after apt-get install"
+fi

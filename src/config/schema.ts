@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration of Stockade in one strict schema. Defaults live here and nowhere else;
+ * docs/configuration.md documents every key and a test keeps the two in step.
+ */
+const serverSchema = z
+  .object({
+    /** Interface to listen on. */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Base URL clients reach the server at, e.g. `https://packages.example.com`; derived from the request when unset. */
+    publicUrl: z.string().url().nullable().default(null),
+    /** Honour X-Forwarded-Proto/Host/For only when a trusted reverse proxy sets them. */
+    trustProxy: z.boolean().default(false),
+    /** Largest request body accepted, in bytes (npm publishes carry the tarball in base64 JSON). */
+    bodyLimit: z.number().int().positive().default(100 * 1024 * 1024),
+    /** Largest total size of request headers, in bytes. */
+    maxHeaderSize: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+    /** Log one line per request. */
+    requestLogging: z.boolean().default(true),
+  })
+  .strict();
+
+const sqliteSchema = z
+  .object({
+    dialect: z.literal('sqlite'),
+    /** SQLite database file; relative paths are resolved against `dataDir`. */
+    path: z.string().min(1).default('stockade.db'),
+  })
+  .strict();
+
+const postgresSchema = z
+  .object({
+    dialect: z.literal('postgres'),
+    /** Connection URL, e.g. `postgres://user@host:5432/stockade`. */
+    url: z.string().min(1),
+    poolSize: z.number().int().min(1).max(1000).default(10),
+  })
+  .strict();
+
+const blobsSchema = z
+  .object({
+    kind: z.literal('fs').default('fs'),
+    /** Folder for package files; relative paths are resolved against `dataDir`. */
+    root: z.string().min(1).default('blobs'),
+  })
+  .strict();
+
+const npmSchema = z
+  .object({
+    /** Who may unpublish: `admins` (owner admins and site admins), `writers` (anyone who may publish) or `nobody`. */
+    unpublish: z.enum(['admins', 'writers', 'nobody']).default('admins'),
+  })
+  .strict();
+
+const authSchema = z
+  .object({
+    /** Minimum password length for new passwords. */
+    passwordMinLength: z.number().int().min(8).max(1024).default(10),
+    /** Longest lifetime a token may be given, in days (0 = unlimited). */
+    maxTokenLifetimeDays: z.number().int().min(0).default(0),
+    /** Lifetime of tokens issued by `npm login`, in days (0 = no expiry). */
+    loginTokenLifetimeDays: z.number().int().min(0).default(30),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Folder for the embedded database and blobs; created on start. */
+    dataDir: z.string().min(1).default('./data'),
+    server: serverSchema.default({}),
+    database: z.discriminatedUnion('dialect', [sqliteSchema, postgresSchema]).default({ dialect: 'sqlite' }),
+    blobs: blobsSchema.default({}),
+    npm: npmSchema.default({}),
+    auth: authSchema.default({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

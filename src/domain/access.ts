@@ -1,0 +1,58 @@
+import type { Accounts, Role } from './accounts.js';
+import { ROLE_RANK } from './accounts.js';
+import type { RepoInfo } from './repos.js';
+import type { Scope, TokenGrant } from './tokens.js';
+
+/**
+ * Who is asking. `token` is null when the user proved a password in this request (the legacy npm
+ * login and the REST API's Basic auth); such a principal has every scope its roles allow.
+ */
+export interface Principal {
+  userId: number;
+  userName: string;
+  isAdmin: boolean;
+  token: Pick<TokenGrant, 'tokenId' | 'scopes' | 'repoId'> | null;
+}
+
+export type RepoAction = 'read' | 'write' | 'delete' | 'admin';
+
+/**
+ * The outcome of an authorization check. `unauthenticated` → 401 so clients send credentials;
+ * `hidden` → the same 404 as a missing repository, so outsiders cannot learn a private repo exists;
+ * `forbidden` → 403 for someone who can see the repository but not do this.
+ */
+export type Decision = 'ok' | 'unauthenticated' | 'hidden' | 'forbidden';
+
+const SCOPE_FOR: Record<RepoAction, Scope> = { read: 'read', write: 'write', delete: 'write', admin: 'admin' };
+
+export function createAccess(deps: { accounts: Accounts }) {
+  async function roleOn(principal: Principal, repo: RepoInfo): Promise<Role | null> {
+    if (principal.isAdmin) return 'admin';
+    return deps.accounts.roleOf(principal.userId, repo.ownerId);
+  }
+
+  /**
+   * Decides whether `principal` may do `action` on `repo`. `minimumRole` overrides the role the
+   * action needs (e.g. unpublish policy), scopes still apply.
+   */
+  async function decide(principal: Principal | null, action: RepoAction, repo: RepoInfo, minimumRole?: Role): Promise<Decision> {
+    if (!principal) {
+      return action === 'read' && repo.visibility === 'public' ? 'ok' : 'unauthenticated';
+    }
+    const token = principal.token;
+    const tokenCoversRepo = !token || token.repoId === null || token.repoId === repo.id;
+    const role = tokenCoversRepo ? await roleOn(principal, repo) : null;
+    const canSee = repo.visibility === 'public' || (role !== null && (!token || token.scopes.has('read')));
+    if (!canSee) return 'hidden';
+    if (action === 'read') return 'ok';
+    if (!tokenCoversRepo) return 'forbidden';
+    if (token && !token.scopes.has(SCOPE_FOR[action])) return 'forbidden';
+    const needed: Role = minimumRole ?? (action === 'write' ? 'write' : 'admin');
+    if (role === null || ROLE_RANK[role] < ROLE_RANK[needed]) return 'forbidden';
+    return 'ok';
+  }
+
+  return { decide, roleOn };
+}
+
+export type Access = ReturnType<typeof createAccess>;

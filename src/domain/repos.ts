@@ -1,0 +1,128 @@
+import { isUniqueViolation } from '../store/db/connect.js';
+import type { Db } from '../store/db/schema.js';
+import { StockadeError } from '../errors.js';
+import type { Actor, AuditLog } from './audit.js';
+import { type ChangeBus, TtlCache } from './changes.js';
+import { nowIso } from './time.js';
+
+export interface RepoInfo {
+  id: number;
+  ownerId: number;
+  owner: string;
+  name: string;
+  /** `owner/name` */
+  path: string;
+  visibility: 'public' | 'private';
+  kind: 'hosted';
+  description: string;
+  createdAt: string;
+}
+
+const REPO_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$/;
+
+export function assertRepoName(name: string): void {
+  if (!REPO_NAME.test(name) || name.includes('..')) {
+    throw new StockadeError('VALIDATION_FAILED', [
+      `repository name "${name}" must be 1-100 lower-case letters, digits, ".", "_" or "-", starting and ending with a letter or digit`,
+    ]);
+  }
+}
+
+export function createRepos(deps: { db: Db; audit: AuditLog; changes: ChangeBus }) {
+  const { db, audit, changes } = deps;
+  // Every request resolves its repository; a per-node cache keeps that off the database.
+  const byPath = new TtlCache<RepoInfo | null>({ ttlMs: 30_000, max: 20_000 });
+  changes.subscribe((topic) => {
+    if (topic === 'repo') byPath.clear();
+  });
+
+  const select = () =>
+    db
+      .selectFrom('repos')
+      .innerJoin('owners', 'owners.id', 'repos.owner_id')
+      .selectAll('repos')
+      .select('owners.name as owner');
+
+  type Row = Awaited<ReturnType<ReturnType<typeof select>['executeTakeFirstOrThrow']>>;
+  const toInfo = (row: Row): RepoInfo => ({
+    id: row.id,
+    ownerId: row.owner_id,
+    owner: row.owner,
+    name: row.name,
+    path: `${row.owner}/${row.name}`,
+    visibility: row.visibility,
+    kind: row.kind,
+    description: row.description,
+    createdAt: row.created_at,
+  });
+
+  async function create(actor: Actor, input: { owner: string; name: string; visibility?: 'public' | 'private'; description?: string }): Promise<RepoInfo> {
+    assertRepoName(input.name);
+    const visibility = input.visibility ?? 'private';
+    try {
+      await db.transaction().execute(async (tx) => {
+        const owner = await tx.selectFrom('owners').select('id').where('name', '=', input.owner).executeTakeFirst();
+        if (!owner) throw new StockadeError('NOT_FOUND', [`owner ${input.owner}`]);
+        await tx
+          .insertInto('repos')
+          .values({ owner_id: owner.id, name: input.name, visibility, kind: 'hosted', description: input.description ?? '', created_at: nowIso() })
+          .execute();
+        await audit.record(tx, actor, { action: 'repo.create', target: `repo:${input.owner}/${input.name}`, details: { visibility } });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new StockadeError('REPO_EXISTS', [`${input.owner}/${input.name}`]);
+      throw error;
+    }
+    changes.publish('repo', `${input.owner}/${input.name}`);
+    const repo = await get(input.owner, input.name);
+    if (!repo) throw new StockadeError('INTERNAL');
+    return repo;
+  }
+
+  async function get(owner: string, name: string): Promise<RepoInfo | null> {
+    const key = `${owner}/${name}`;
+    const cached = byPath.get(key);
+    if (cached !== undefined) return cached;
+    const row = await select().where('owners.name', '=', owner).where('repos.name', '=', name).executeTakeFirst();
+    const repo = row ? toInfo(row) : null;
+    byPath.set(key, repo);
+    return repo;
+  }
+
+  async function getById(id: number): Promise<RepoInfo | null> {
+    const row = await select().where('repos.id', '=', id).executeTakeFirst();
+    return row ? toInfo(row) : null;
+  }
+
+  async function list(filter: { owner?: string } = {}): Promise<RepoInfo[]> {
+    let q = select().orderBy('owners.name').orderBy('repos.name');
+    if (filter.owner) q = q.where('owners.name', '=', filter.owner);
+    return (await q.execute()).map(toInfo);
+  }
+
+  async function update(actor: Actor, repo: RepoInfo, input: { visibility?: 'public' | 'private'; description?: string }): Promise<RepoInfo> {
+    await db.transaction().execute(async (tx) => {
+      const set: { visibility?: 'public' | 'private'; description?: string } = {};
+      if (input.visibility) set.visibility = input.visibility;
+      if (input.description !== undefined) set.description = input.description;
+      if (Object.keys(set).length === 0) return;
+      await tx.updateTable('repos').set(set).where('id', '=', repo.id).execute();
+      await audit.record(tx, actor, { action: 'repo.update', target: `repo:${repo.path}`, details: set });
+    });
+    changes.publish('repo', repo.path);
+    return (await getById(repo.id)) ?? repo;
+  }
+
+  async function remove(actor: Actor, repo: RepoInfo): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('repos').where('id', '=', repo.id).execute();
+      await audit.record(tx, actor, { action: 'repo.delete', target: `repo:${repo.path}` });
+    });
+    changes.publish('repo', repo.path);
+    changes.publish('package', `${repo.id}:*`);
+  }
+
+  return { create, get, getById, list, update, remove };
+}
+
+export type Repos = ReturnType<typeof createRepos>;

@@ -1,0 +1,4 @@
+/** Current time as the ISO-8601 UTC string every table stores. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}

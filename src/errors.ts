@@ -1,0 +1,72 @@
+/**
+ * The one catalog of errors Stockade reports. Every error a client can see has a stable
+ * code here, an HTTP status and a message template. Formats translate a StockadeError into
+ * their own wire shape (npm `{error}`, JSON API `{error:{code,message}}`, plain text for apt/pip).
+ * Messages never contain credentials.
+ */
+export const errorCatalog = {
+  BAD_REQUEST: { status: 400, message: 'bad request: %s' },
+  INVALID_JSON: { status: 400, message: 'request body is not valid JSON: %s' },
+  BODY_TOO_LARGE: { status: 413, message: 'request body exceeds the limit of %s bytes' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'request headers are too large' },
+  VALIDATION_FAILED: { status: 400, message: 'invalid request: %s' },
+  INVALID_NAME: { status: 400, message: 'invalid package name "%s": %s' },
+  INVALID_VERSION: { status: 400, message: 'invalid version "%s": %s' },
+  NAME_MISMATCH: { status: 400, message: 'package name in the body ("%s") differs from the URL ("%s")' },
+  INVALID_ATTACHMENT: { status: 400, message: 'invalid attachment: %s' },
+  INTEGRITY_MISMATCH: { status: 400, message: 'integrity check failed: %s' },
+  INVALID_ARCHIVE: { status: 400, message: 'invalid package archive: %s' },
+  UNSAFE_ARCHIVE: { status: 400, message: 'unsafe package archive: %s' },
+  MANIFEST_MISMATCH: {
+    status: 400,
+    message: 'manifest confusion: "%s" in the published metadata differs from the package.json inside the tarball',
+  },
+  VERSION_EXISTS: { status: 409, message: 'cannot publish %s@%s: that version already exists' },
+  VERSION_REUSED: { status: 409, message: 'cannot publish %s@%s: that version was unpublished and cannot be reused' },
+  UNKNOWN_DIST_TAG: { status: 404, message: 'dist-tag "%s" does not exist on %s' },
+  INVALID_DIST_TAG: { status: 400, message: 'invalid dist-tag "%s": %s' },
+  UNPUBLISH_FORBIDDEN: { status: 403, message: 'unpublish is not allowed: %s' },
+  CONFLICT: { status: 409, message: 'conflict: %s' },
+  REVISION_MISMATCH: { status: 409, message: 'document revision %s does not match the current revision' },
+
+  AUTH_REQUIRED: { status: 401, message: 'authentication required' },
+  INVALID_CREDENTIALS: { status: 401, message: 'invalid username or password' },
+  INVALID_TOKEN: { status: 401, message: 'invalid, expired or revoked token' },
+  FORBIDDEN: { status: 403, message: 'forbidden: %s' },
+  NOT_FOUND: { status: 404, message: '%s not found' },
+  USER_EXISTS: { status: 409, message: 'user "%s" already exists' },
+  OWNER_EXISTS: { status: 409, message: 'name "%s" is already taken by a user or organization' },
+  REPO_EXISTS: { status: 409, message: 'repository %s already exists' },
+  WEAK_PASSWORD: { status: 400, message: 'password too weak: %s' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+
+  UNSUPPORTED_FORMAT: { status: 415, message: 'could not detect the package format of %s' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'service unavailable: %s' },
+  INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class StockadeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, args: readonly (string | number)[] = [], details?: Record<string, unknown>) {
+    const entry = errorCatalog[code];
+    let index = 0;
+    super(entry.message.replace(/%s/g, () => String(args[index++] ?? '')));
+    this.name = 'StockadeError';
+    this.code = code;
+    this.status = entry.status;
+    this.details = details;
+  }
+}
+
+export function fail(code: ErrorCode, ...args: (string | number)[]): never {
+  throw new StockadeError(code, args);
+}
+
+export function isStockadeError(error: unknown): error is StockadeError {
+  return error instanceof StockadeError;
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { Actor } from '../domain/audit.js';
+import type { RepoInfo } from '../domain/repos.js';
+import type { ServerContext } from '../http/context.js';
+
+/** The result of storing one uploaded file through a format's own rules. */
+export interface UploadResult {
+  format: string;
+  name: string;
+  version: string;
+  filename: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * What a package format provides. Adding a format is one folder plus one line in list.ts.
+ * Its client protocol is mounted at `/{owner}/{repo}/{name}/`.
+ */
+export interface Format {
+  /** URL segment and `packages.format` value, e.g. `npm`. */
+  name: string;
+  /** OSV ecosystem name. */
+  ecosystem: string;
+  compareVersions(a: string, b: string): number;
+  /** Registers the client protocol's routes; `app` is already scoped to `/:owner/:repo/{name}`. */
+  routes(app: FastifyInstance, ctx: ServerContext): Promise<void>;
+  /** Claims an uploaded file (REST API / `stockade push`) by its name and first bytes, or passes. */
+  claims(filename: string, head: Buffer): boolean;
+  /** Stores an uploaded file: parse it, derive its metadata from the artifact, publish. */
+  upload(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; filename: string; data: Buffer; tag?: string }): Promise<UploadResult>;
+}

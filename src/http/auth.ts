@@ -1,0 +1,52 @@
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../domain/access.js';
+import type { Domain } from '../domain/index.js';
+import type { Actor } from '../domain/audit.js';
+import { StockadeError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook: null for anonymous requests. */
+    principal: Principal | null;
+  }
+}
+
+/**
+ * Reads the credentials of a request: `Bearer <token>`, or Basic with a token as the password
+ * (pip/twine style `__token__:<token>`, npm `_auth`) or a real password. Credentials that are
+ * present but wrong are an error, never a silent fallback to anonymous.
+ */
+export async function authenticate(domain: Domain, header: string | undefined): Promise<Principal | null> {
+  if (!header) return null;
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const value = space < 0 ? '' : header.slice(space + 1).trim();
+  if (scheme === 'bearer') return fromToken(domain, value);
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new StockadeError('INVALID_CREDENTIALS');
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    if (password.startsWith('stk_')) return fromToken(domain, password);
+    const info = await domain.accounts.authenticate(user, password);
+    return { userId: info.id, userName: info.name, isAdmin: info.isAdmin, token: null };
+  }
+  throw new StockadeError('INVALID_TOKEN');
+}
+
+async function fromToken(domain: Domain, secret: string): Promise<Principal> {
+  const grant = await domain.tokens.verify(secret);
+  if (!grant) throw new StockadeError('INVALID_TOKEN');
+  return { userId: grant.userId, userName: grant.userName, isAdmin: grant.isAdmin, token: grant };
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  const p = request.principal;
+  return { name: p?.userName ?? 'anonymous', ip: request.ip ?? null, tokenId: p?.token?.tokenId };
+}
+
+export function requirePrincipal(request: FastifyRequest): Principal {
+  if (!request.principal) throw new StockadeError('AUTH_REQUIRED');
+  return request.principal;
+}

@@ -1,0 +1,77 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { StockadeError } from '../errors.js';
+import { formats } from '../formats/list.js';
+import { pingDatabase } from '../store/db/migrations.js';
+import { registerApi } from './api/index.js';
+import { authenticate } from '../http/auth.js';
+import type { ServerContext } from '../http/context.js';
+import { logError, toStockadeError } from '../http/errors.js';
+
+/** Sends an error in the REST API's shape; formats install their own shapes in their scopes. */
+export function sendApiError(reply: FastifyReply, error: StockadeError): FastifyReply {
+  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="stockade"');
+  return reply
+    .code(error.status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(JSON.stringify({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }));
+}
+
+export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: Logger }): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.server.bodyLimit,
+    trustProxy: config.server.trustProxy,
+    http: { maxHeaderSize: config.server.maxHeaderSize },
+    routerOptions: { maxParamLength: 1000, ignoreDuplicateSlashes: true },
+    return503OnClosing: true,
+  });
+  const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, log: app.log };
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    ctx.domain.changes.poll();
+    request.principal = await authenticate(ctx.domain, request.headers.authorization);
+  });
+  if (config.server.requestLogging) {
+    app.addHook('onResponse', async (request, reply) => {
+      // The query string is left out: clients never put secrets there, but some put noise.
+      request.log.info(
+        { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.userName },
+        'request',
+      );
+    });
+  }
+
+  app.setErrorHandler((raw: FastifyError, request, reply) => {
+    const error = toStockadeError(raw, config.server.bodyLimit);
+    logError(request, raw, error);
+    return sendApiError(reply, error);
+  });
+  app.setNotFoundHandler((_request, reply) => sendApiError(reply, new StockadeError('NOT_FOUND', ['endpoint'])));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    await Promise.all([
+      pingDatabase(ctx.domain.db as never).then(
+        () => (checks.database = 'ok'),
+        (e: Error) => (checks.database = e.message),
+      ),
+      ctx.blobs.ping().then(
+        () => (checks.blobs = 'ok'),
+        (e: Error) => (checks.blobs = e.message),
+      ),
+    ]);
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+
+  await app.register(async (scope) => registerApi(scope, ctx), { prefix: '/api/v1' });
+  for (const format of formats) {
+    await app.register(async (scope) => format.routes(scope, ctx), { prefix: `/:owner/:repo/${format.name}` });
+  }
+  return app;
+}

@@ -1,0 +1,51 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../../config/schema.js';
+import { migrate } from './migrations.js';
+import type { Database, Db } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Db;
+  dialect: Dialect;
+  /** For PostgreSQL: a pool other parts (LISTEN/NOTIFY) may borrow from. */
+  pgPool: pg.Pool | null;
+  /** For SQLite: the connection, whose `data_version` reveals writes by other processes (the CLI). */
+  sqlite: BetterSqlite3.Database | null;
+  close(): Promise<void>;
+}
+
+// int8 (counts, sizes, revisions) as JavaScript numbers rather than strings, like SQLite gives them.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/** Opens the configured database and brings its schema up to date. */
+export async function openDatabase(config: Config['database']): Promise<DatabaseHandle> {
+  if (config.dialect === 'sqlite') {
+    mkdirSync(path.dirname(config.path), { recursive: true });
+    const sqlite = new BetterSqlite3(config.path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    await migrate(db as Kysely<unknown>, 'sqlite');
+    return { db, dialect: 'sqlite', pgPool: null, sqlite, close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it on the next checkout.
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db as Kysely<unknown>, 'postgres');
+  return { db, dialect: 'postgres', pgPool: pool, sqlite: null, close: () => db.destroy() };
+}
+
+/** True when the error is a unique-constraint violation in either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string } | null;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

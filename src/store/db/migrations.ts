@@ -1,0 +1,150 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Dialect } from './connect.js';
+
+type Builder = Kysely<unknown>;
+
+/** Migrations are code, ordered by name; each runs once, inside a transaction, at start. */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // Both dialects get an auto-incrementing integer key; only the spelling differs.
+  const id = (table: ReturnType<Builder['schema']['createTable']>) =>
+    dialect === 'postgres'
+      ? table.addColumn('id', 'serial', (c) => c.primaryKey())
+      : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+  const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
+
+  return {
+    '0001-core': {
+      async up(db: Builder) {
+        await id(db.schema.createTable('users'))
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('email', 'text')
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await id(db.schema.createTable('owners'))
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'integer', (c) => c.references('users.id').onDelete('cascade'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('members')
+          .addColumn('owner_id', 'integer', (c) => c.notNull().references('owners.id').onDelete('cascade'))
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('members_pk', ['owner_id', 'user_id'])
+          .execute();
+
+        await id(db.schema.createTable('repos'))
+          .addColumn('owner_id', 'integer', (c) => c.notNull().references('owners.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('visibility', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('repos_owner_name', ['owner_id', 'name'])
+          .execute();
+
+        await id(db.schema.createTable('tokens'))
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('display', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('repo_id', 'integer', (c) => c.references('repos.id').onDelete('cascade'))
+          .addColumn('expires_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('tokens_user').on('tokens').column('user_id').execute();
+
+        await id(db.schema.createTable('audit_log'))
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('actor_ip', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('details', 'text', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .execute();
+        // A chain has exactly one successor per entry: two writers racing on the same head cannot both commit.
+        await db.schema.createIndex('audit_prev_hash').on('audit_log').column('prev_hash').unique().execute();
+        await db.schema.createIndex('audit_target').on('audit_log').columns(['target', 'id']).execute();
+
+        await id(db.schema.createTable('packages'))
+          .addColumn('repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('rev', bigint, (c) => c.notNull().defaultTo(1))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('packages_repo_format_name', ['repo_id', 'format', 'name'])
+          .execute();
+
+        await id(db.schema.createTable('versions'))
+          .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('metadata', 'text', (c) => c.notNull())
+          .addColumn('deprecated', 'text')
+          .addColumn('publisher', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('versions_package_version', ['package_id', 'version'])
+          .execute();
+
+        await id(db.schema.createTable('files'))
+          .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+          .addColumn('version_id', 'integer', (c) => c.notNull().references('versions.id').onDelete('cascade'))
+          .addColumn('filename', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('sha512', 'text', (c) => c.notNull())
+          .addColumn('sha1', 'text', (c) => c.notNull())
+          .addColumn('md5', 'text', (c) => c.notNull())
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('files_package_filename', ['package_id', 'filename'])
+          .execute();
+        await db.schema.createIndex('files_version').on('files').column('version_id').execute();
+        await db.schema.createIndex('files_sha256').on('files').column('sha256').execute();
+
+        await db.schema
+          .createTable('dist_tags')
+          .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+          .addColumn('tag', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('dist_tags_pk', ['package_id', 'tag'])
+          .execute();
+
+        await db.schema
+          .createTable('retired_versions')
+          .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('retired_versions_pk', ['package_id', 'version'])
+          .execute();
+      },
+    },
+  };
+}
+
+export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'stockade_migrations', migrationLockTableName: 'stockade_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  }
+}
+
+/** Used by the readiness probe. */
+export async function pingDatabase(db: Kysely<unknown>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

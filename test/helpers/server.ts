@@ -1,0 +1,75 @@
+import { pino } from 'pino';
+import { parseConfig, resolvePaths } from '../../src/config/load.js';
+import type { Config, ConfigInput } from '../../src/config/schema.js';
+import { systemActor } from '../../src/domain/audit.js';
+import type { Scope } from '../../src/domain/tokens.js';
+import { type RunningServer, startServer } from '../../src/server/start.js';
+import { createTestDatabase } from './database.js';
+
+export interface TestServer extends RunningServer {
+  config: Config;
+  adminPassword: string;
+  /** A token with every scope for the site admin. */
+  adminToken: string;
+  /** Creates a user with a password and returns a token for it. */
+  createUser(name: string, options?: { isAdmin?: boolean; scopes?: Scope[]; repo?: string }): Promise<{ name: string; password: string; token: string; id: number }>;
+  /** Creates `owner/name` (owner must exist) and returns its npm registry URL. */
+  createRepo(owner: string, name: string, visibility?: 'public' | 'private'): Promise<string>;
+}
+
+type Overrides = Omit<ConfigInput, 'database' | 'dataDir'>;
+
+/** A real server on 127.0.0.1 with a free port, on a fresh database of the dialect under test. */
+export async function startTestServer(overrides: Overrides = {}): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const config = resolvePaths(
+    parseConfig({
+      ...overrides,
+      dataDir: database.dataDir,
+      database: database.config,
+      server: { host: '127.0.0.1', port: 0, requestLogging: false, ...(overrides.server ?? {}) },
+      log: { level: process.env.STOCKADE_TEST_LOG === '1' ? 'debug' : 'silent' },
+    }),
+  );
+  const logger = pino({ level: config.log.level });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, { logger });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  const adminPassword = server.initialAdminPassword;
+  if (!adminPassword) throw new Error('a fresh test database must bootstrap an admin');
+  const adminUser = await server.domain.accounts.getUser('admin');
+  if (!adminUser) throw new Error('admin missing');
+  const { secret: adminToken } = await server.domain.tokens.create(systemActor, { userId: adminUser.id, name: 'test admin', scopes: ['admin'] });
+
+  return {
+    ...server,
+    config,
+    adminPassword,
+    adminToken,
+    async createUser(name, options = {}) {
+      const password = `pw-${name}-Secret-42`;
+      const user = await server.domain.accounts.createUser(systemActor, { name, password, isAdmin: options.isAdmin ?? false });
+      let repoId: number | null = null;
+      if (options.repo) {
+        const [owner, repoName] = options.repo.split('/') as [string, string];
+        const repo = await server.domain.repos.get(owner, repoName);
+        if (!repo) throw new Error(`no repo ${options.repo}`);
+        repoId = repo.id;
+      }
+      const { secret } = await server.domain.tokens.create(systemActor, { userId: user.id, name: 'test', scopes: options.scopes ?? ['write'], repoId });
+      return { name, password, token: secret, id: user.id };
+    },
+    async createRepo(owner, name, visibility = 'public') {
+      await server.domain.repos.create(systemActor, { owner, name, visibility });
+      return `${server.url}/${owner}/${name}/npm/`;
+    },
+    async close() {
+      await server.close();
+      await database.drop();
+    },
+  };
+}
