@@ -1,30 +1,5 @@
-import { loadConfig } from '../config/load.js';
-import { startServer } from '../server/start.js';
+import { runCli } from './run.js';
 
-async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  if (command === 'serve') {
-    const config = loadConfig();
-    const server = await startServer(config);
-    process.stdout.write(`stockade listening on ${server.url}\n`);
-    if (server.initialAdminPassword) {
-      process.stdout.write(`first start: created user "admin" with password ${server.initialAdminPassword}\n(shown once; change it with: stockade user password admin)\n`);
-    }
-    const stop = () => void server.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    return -1;
-  }
-  process.stderr.write('usage: stockade serve\n');
-  return 2;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (error: Error) => {
-    process.stderr.write(`stockade: ${error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+// The process ends by itself once every command has closed what it opened; exitCode avoids
+// cutting off output that is still being written to a pipe.
+process.exitCode = await runCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });

@@ -4,12 +4,12 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Actor } from '../domain/audit.js';
 import type { Domain } from '../domain/index.js';
-import { formats } from '../formats/list.js';
-import { openServices } from '../server/start.js';
 
 export interface LocalServices {
   config: Config;
   domain: Domain;
+  /** Names of the formats the server serves, e.g. `npm`. */
+  formatNames: string[];
 }
 
 /**
@@ -21,9 +21,11 @@ export async function withServices<T>(configFile: string | undefined, env: NodeJ
   const config = loadConfig({ file: configFile, env });
   // Logs go to stderr so that stdout stays the command's result.
   const logger = pino({ level: config.log.level }, pino.destination(2));
+  // Loaded on demand: help and push need neither the database drivers nor the server.
+  const [{ openServices }, { formats }] = await Promise.all([import('../server/start.js'), import('../formats/list.js')]);
   const { domain } = await openServices(config, logger);
   try {
-    return await fn({ config, domain });
+    return await fn({ config, domain, formatNames: formats.map((f) => f.name) });
   } finally {
     await domain.close();
   }
@@ -52,8 +54,8 @@ export function serverBaseUrl(config: Config, explicit: string | undefined): str
 }
 
 /** Client URL of every format a repository serves, e.g. `{ npm: 'http://…/acme/web/npm/' }`. */
-export function registryUrls(base: string, repo: { owner: string; name: string }): Record<string, string> {
+export function registryUrls(base: string, repo: { owner: string; name: string }, formatNames: string[]): Record<string, string> {
   const urls: Record<string, string> = {};
-  for (const format of formats) urls[format.name] = `${base}/${repo.owner}/${repo.name}/${format.name}/`;
+  for (const format of formatNames) urls[format] = `${base}/${repo.owner}/${repo.name}/${format}/`;
   return urls;
 }

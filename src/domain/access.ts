@@ -11,7 +11,7 @@ export interface Principal {
   userId: number;
   userName: string;
   isAdmin: boolean;
-  token: Pick<TokenGrant, 'tokenId' | 'scopes' | 'repoId'> | null;
+  token: Pick<TokenGrant, 'tokenId' | 'scopes' | 'repoId' | 'expiresAt'> | null;
 }
 
 export type RepoAction = 'read' | 'write' | 'delete' | 'admin';

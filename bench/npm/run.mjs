@@ -1,0 +1,266 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MANY, TARBALL, TEN, buildFixtures, tarballFile } from './fixtures.mjs';
+import { timeInstalls } from './install-timing.mjs';
+import { cleanEnv, cleanup, finished, installCleanupHandlers, makeTempDir, spawnTracked } from './processes.mjs';
+import { formatProfile, summarizeProfile } from './profile-summary.mjs';
+import { REFERENCE, TARGETS, checkTargets, formatTable, formatTargets } from './report.mjs';
+import { captureStatic, seed, verifySeed } from './seed.mjs';
+import { VERDACCIO_VERSION, ensureVerdaccio, npmCommand, startStatic, startStockade, startVerdaccio } from './systems.mjs';
+
+/**
+ * `npm run bench:npm`: Stockade (built dist/, its own process), Verdaccio and a bare node:http
+ * server side by side on the npm read path, plus a cold `npm install`. See docs/benchmarks.md.
+ */
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CORGI = 'application/vnd.npm.install-v1+json';
+const SYSTEM_IDS = ['stockade', 'verdaccio', 'static'];
+
+const USAGE = `usage: npm run bench:npm -- [options]
+  --duration S       seconds measured per scenario (default 8)
+  --warmup S         seconds of unmeasured load before each (default 2)
+  --connections N    concurrent connections (default 50)
+  --install-runs N   timed cold npm installs per system (default 3)
+  --systems LIST     subset of ${SYSTEM_IDS.join(',')}
+  --scenarios LIST   subset of full-10,abbrev-500,tarball-52k
+  --skip-install     leave out the npm install timing
+  --profile          run Stockade under --cpu-prof and print its top self-time functions
+  --no-save          do not write bench/results/npm-<date>.json`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '8' },
+      warmup: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '50' },
+      'install-runs': { type: 'string', default: '3' },
+      systems: { type: 'string', default: SYSTEM_IDS.join(',') },
+      scenarios: { type: 'string' },
+      'skip-install': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'no-save': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const number = (name) => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number, got ${values[name]}`);
+    return n;
+  };
+  const systems = values.systems.split(',').map((s) => s.trim());
+  for (const s of systems) if (!SYSTEM_IDS.includes(s)) throw new Error(`unknown system "${s}" (use ${SYSTEM_IDS.join(', ')})`);
+  if (systems.includes('static') && !systems.some((s) => s !== 'static')) throw new Error('the static server serves bytes captured from a registry: add stockade or verdaccio');
+  return {
+    duration: number('duration'),
+    warmup: number('warmup'),
+    connections: number('connections'),
+    installRuns: Math.max(1, Math.round(number('install-runs'))),
+    systems: SYSTEM_IDS.filter((s) => systems.includes(s)),
+    scenarios: values.scenarios?.split(',').map((s) => s.trim()),
+    install: !values['skip-install'],
+    profile: values.profile,
+    save: !values['no-save'],
+  };
+}
+
+function scenarios(packages, filter) {
+  const tarball = packages.find((p) => p.name === TARBALL).versions[0].tarball;
+  const list = [
+    { id: 'full-10', label: 'full packument, 10 versions', path: TEN, accept: 'application/json' },
+    { id: 'abbrev-500', label: 'abbreviated packument, 500 versions', path: MANY, accept: CORGI },
+    { id: 'tarball-52k', label: `tarball, ${(tarball.length / 1000).toFixed(1)} KB`, path: `${TARBALL}/-/${tarballFile(TARBALL, '1.0.0')}`, accept: '*/*' },
+  ];
+  return filter ? list.filter((s) => filter.includes(s.id)) : list;
+}
+
+function gitDescribe() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return `${commit}${dirty ? ' (src has uncommitted changes)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function machineInfo() {
+  const list = cpus();
+  const npm = npmCommand();
+  let npmVersion = 'unknown';
+  try {
+    npmVersion = execFileSync(npm.command, [...npm.args, '--version'], { encoding: 'utf8', env: cleanEnv() }).trim();
+  } catch {
+    // Reported as unknown.
+  }
+  return {
+    cores: list.length,
+    cpu: list[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    npm: npmVersion,
+    loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100),
+    stockadeCommit: gitDescribe(),
+    verdaccio: VERDACCIO_VERSION,
+    autocannon: JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version,
+  };
+}
+
+/** One scenario against one system: a plain GET to check the answer, then load from a child process. */
+async function measure(system, scenario, auth, opts) {
+  const url = `${system.registryUrl}${scenario.path}`;
+  const headers = { accept: scenario.accept, ...(auth ? { authorization: system.auth } : {}) };
+  const probe = await fetch(url, { headers: { ...headers, 'accept-encoding': 'identity' } });
+  const body = Buffer.from(await probe.arrayBuffer());
+  if (!probe.ok) return { error: `HTTP ${probe.status}`, detail: body.toString('utf8').slice(0, 300) };
+  const child = spawnTracked(process.execPath, [join(ROOT, 'bench/npm/load.mjs'), JSON.stringify({ url, headers, connections: opts.connections, duration: opts.duration, warmup: opts.warmup })], {
+    env: cleanEnv(),
+  });
+  const { stdout } = await finished(child, `load on ${url}`);
+  const result = JSON.parse(stdout.trim().split('\n').pop());
+  return { ...result, responseBytes: body.length, contentType: probe.headers.get('content-type') };
+}
+
+function newestProfile(dir) {
+  if (!existsSync(dir)) return null;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  return files.length ? join(dir, files[files.length - 1]) : null;
+}
+
+async function main() {
+  const opts = options();
+  installCleanupHandlers();
+  const log = (line) => process.stderr.write(`${line}\n`);
+  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm run bench:npm does)');
+
+  const machine = machineInfo();
+  log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}, npm ${machine.npm}`);
+  log('the load generator (autocannon, one process) runs on the same machine and competes with the server for the cores');
+
+  let started = performance.now();
+  const packages = buildFixtures();
+  log(`built ${packages.reduce((n, p) => n + p.versions.length, 0)} tarballs for ${packages.length} packages in ${Math.round(performance.now() - started)} ms`);
+
+  const profileDir = opts.profile ? join(ROOT, 'bench/.cache/profiles', new Date().toISOString().replace(/[:.]/g, '-')) : null;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const registries = [];
+  const starts = [];
+  if (opts.systems.includes('stockade')) starts.push(startStockade({ root: ROOT, profileDir }));
+  if (opts.systems.includes('verdaccio')) starts.push(ensureVerdaccio(ROOT).then((installDir) => startVerdaccio({ installDir })));
+  registries.push(...(await Promise.all(starts)));
+  for (const r of registries) log(`${r.label} listening at ${r.registryUrl} (pid ${r.child.pid})`);
+
+  const seeding = {};
+  await Promise.all(
+    registries.map(async (r) => {
+      seeding[r.id] = await seed(r, packages);
+      await verifySeed(r, packages);
+      log(`${r.label}: published ${packages.reduce((n, p) => n + p.versions.length, 0)} versions through the npm protocol in ${seeding[r.id]} ms`);
+    }),
+  );
+
+  const systems = [...registries];
+  if (opts.systems.includes('static')) {
+    const source = registries[0];
+    const routesFile = await captureStatic(source, makeTempDir('stockade-bench-static-'));
+    const staticServer = await startStatic({ root: ROOT, routesFile });
+    staticServer.bytesFrom = source.label;
+    systems.push(staticServer);
+    log(`static server listening at ${staticServer.registryUrl}, serving bytes captured from ${source.label}`);
+  }
+
+  const list = scenarios(packages, opts.scenarios);
+  const rows = [];
+  for (const auth of [false, true]) {
+    for (const s of list) rows.push({ id: s.id, auth, label: `${s.label}${auth ? ', auth' : ''}`, scenario: s, results: {} });
+  }
+  const install = opts.install ? {} : null;
+  let profile = null;
+
+  for (const system of systems) {
+    for (const row of rows) {
+      started = performance.now();
+      const result = await measure(system, row.scenario, row.auth, opts);
+      row.results[system.id] = result;
+      const text = result.error
+        ? `failed: ${result.error} ${result.detail ?? ''}`
+        : `${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.responseBytes} B ${result.contentType}` +
+          (result.non2xx || result.errors || result.timeouts ? `, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts` : '');
+      log(`${system.label.padEnd(18)} ${row.label.padEnd(44)} ${text}`);
+    }
+    if (install) {
+      try {
+        install[system.id] = await timeInstalls(system.registryUrl, opts.installRuns);
+        log(`${system.label.padEnd(18)} cold npm install of 20 deps: median ${install[system.id].median} ms (${install[system.id].runs.join(', ')} ms)`);
+      } catch (error) {
+        install[system.id] = { error: error.message.split('\n')[0], detail: error.message };
+        log(`${system.label.padEnd(18)} cold npm install failed: ${error.message}`);
+      }
+    }
+    await system.stop();
+    if (system.id === 'stockade' && profileDir) {
+      const file = newestProfile(profileDir);
+      profile = file ? summarizeProfile(file) : null;
+    }
+  }
+
+  const checks = systems.some((s) => s.id === 'stockade') ? checkTargets(rows, install) : [];
+  const out = [];
+  out.push('');
+  out.push(`npm registry benchmark: ${machine.cores} cores (${machine.cpu}), node ${machine.node}, npm ${machine.npm}, stockade ${machine.stockadeCommit}`);
+  out.push(`autocannon ${machine.autocannon}: ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up + ${opts.duration} s per cell; the generator shares the ${machine.cores} cores with the server`);
+  out.push('');
+  out.push(formatTable(systems, rows, install));
+  out.push('');
+  const ref = (r) => [r['full-10'], r['abbrev-500'], r['tarball-52k']].map((n) => n.toLocaleString('en-US')).join(' / ');
+  out.push(`reference (earlier, same kind of machine; full / abbreviated / tarball req/s): Verdaccio ${ref(REFERENCE.verdaccio)}; bare node ${ref(REFERENCE.static)}`);
+  if (checks.length) {
+    out.push('');
+    out.push('Stockade targets:');
+    out.push(formatTargets(checks));
+  }
+  if (profile) {
+    out.push('');
+    out.push(formatProfile(profile));
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  if (opts.save) {
+    const dir = join(ROOT, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `npm-${new Date().toISOString().slice(0, 10)}.json`);
+    const results = {
+      date: new Date().toISOString(),
+      machine,
+      settings: { connections: opts.connections, pipelining: 1, durationS: opts.duration, warmupS: opts.warmup, installRuns: opts.installRuns, profiled: opts.profile },
+      targets: TARGETS,
+      reference: REFERENCE,
+      seedingMs: seeding,
+      staticBytesFrom: systems.find((s) => s.id === 'static')?.bytesFrom ?? null,
+      scenarios: rows.map((r) => ({ id: r.id, label: r.label, authenticated: r.auth, path: r.scenario.path, accept: r.scenario.accept, results: r.results })),
+      npmInstall: install,
+      checks,
+      profile,
+    };
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`\nresults written to ${file.slice(ROOT.length)}\n`);
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench:npm failed: ${error.stack ?? error}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}

@@ -1,0 +1,19 @@
+import { auditCommands } from './audit.js';
+import type { Command } from './command.js';
+import { orgCommands } from './org.js';
+import { pushCommands } from './push.js';
+import { repoCommands } from './repo.js';
+import { serveCommands } from './serve.js';
+import { tokenCommands } from './token.js';
+import { userCommands } from './user.js';
+
+/** Every `stockade` command, in the order help lists them. Nothing registers itself by import. */
+export const commands: readonly Command[] = [
+  ...serveCommands,
+  ...userCommands,
+  ...orgCommands,
+  ...tokenCommands,
+  ...repoCommands,
+  ...auditCommands,
+  ...pushCommands,
+];

@@ -1,0 +1,182 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import cliProgress from 'cli-progress';
+import { arg, type Command, CliError, parseRepoPath, stringOption, UsageError } from './command.js';
+import { formatBytes } from './output.js';
+
+/** What the REST API answers to an upload (201). */
+export interface UploadResponse {
+  format: string;
+  name: string;
+  version: string;
+  filename: string;
+  sha256: string;
+  size: number;
+}
+
+// Error bodies are small JSON; a larger answer is not ours and is cut off.
+const MAX_RESPONSE = 1024 * 1024;
+// The server may scan a large upload before it answers; only a silent connection counts as stuck.
+const IDLE_TIMEOUT_MS = 5 * 60_000;
+
+function uploadUrl(base: string, repo: { owner: string; name: string }, filename: string, tag: string | undefined): URL {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new UsageError(`server URL "${base}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`server URL "${base}" must start with http:// or https://`);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}/upload`;
+  url.search = '';
+  url.searchParams.set('filename', filename);
+  if (tag !== undefined) url.searchParams.set('tag', tag);
+  return url;
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of response) {
+    if (body.length < MAX_RESPONSE) body += (chunk as Buffer).toString('utf8');
+  }
+  return body;
+}
+
+/** The server's own message when it sent one in the API's `{error:{code,message}}` shape. */
+function serverError(status: number, statusMessage: string | undefined, body: string): CliError {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof parsed.error?.message === 'string') {
+      return new CliError(parsed.error.message, 1, typeof parsed.error.code === 'string' ? parsed.error.code : 'FAILED');
+    }
+  } catch {
+    // Not JSON: a proxy's error page or a server that is not Stockade.
+  }
+  return new CliError(`server answered ${status} ${statusMessage ?? ''}`.trim(), 1, 'HTTP_ERROR');
+}
+
+/**
+ * Streams `file` as the raw request body: bytes are counted on their way to the socket for the
+ * progress bar and never held whole in memory.
+ */
+async function upload(options: { url: URL; token: string; file: string; size: number; progress: boolean; stderr: NodeJS.WriteStream }): Promise<{ status: number; statusMessage?: string; body: string }> {
+  const { url, size } = options;
+  const bar = options.progress
+    ? new cliProgress.SingleBar(
+        {
+          stream: options.stderr,
+          format: 'uploading [{bar}] {percentage}% {sent} of {total_h}',
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  bar?.start(size, 0, { sent: formatBytes(0), total_h: formatBytes(size) });
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      sent += chunk.length;
+      bar?.update(sent, { sent: formatBytes(sent) });
+      callback(null, chunk);
+    },
+  });
+  const source = createReadStream(options.file);
+  const transport = url.protocol === 'https:' ? https : http;
+  try {
+    return await new Promise((resolve, reject) => {
+      const request = transport.request(url, {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${options.token}`,
+          'content-type': 'application/octet-stream',
+          'content-length': String(size),
+          accept: 'application/json',
+        },
+        timeout: IDLE_TIMEOUT_MS,
+      });
+      let answered = false;
+      request.on('timeout', () => request.destroy(new CliError(`no answer from ${url.origin} for ${IDLE_TIMEOUT_MS / 60_000} minutes`)));
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // Once the answer is in, a reset of the upload side (the server refused early) changes nothing.
+        if (answered) return;
+        if (error instanceof CliError) return reject(error);
+        reject(new CliError(`cannot upload to ${url.origin}: ${error.code ?? error.message}`));
+      });
+      request.on('response', (response) => {
+        answered = true;
+        // An early answer (bad token, missing repository) means the rest of the file is not wanted.
+        if (sent < size) {
+          source.unpipe(counter);
+          source.destroy();
+        }
+        readBody(response).then(
+          (body) => resolve({ status: response.statusCode ?? 0, ...(response.statusMessage ? { statusMessage: response.statusMessage } : {}), body }),
+          (error: Error) => reject(new CliError(`connection to ${url.origin} lost while reading the answer: ${error.message}`)),
+        );
+      });
+      source.on('error', (error) => request.destroy(new CliError(`cannot read ${options.file}: ${error.message}`)));
+      source.pipe(counter).pipe(request);
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+const push: Command = {
+  name: 'push',
+  summary: 'upload a package file to a repository',
+  usage: '<owner/repo> <file> [--tag T] [--url URL] [--token TOKEN]',
+  description:
+    'Uploads FILE over the REST API (PUT /api/v1/repos/OWNER/REPO/upload). The server detects the format ' +
+    'and derives name and version from the file itself. --url and --token default to STOCKADE_URL and ' +
+    'STOCKADE_TOKEN; prefer the variable for the token, since arguments are visible to other local users. ' +
+    'Shows a progress bar on stderr when stderr is a terminal.',
+  options: {
+    tag: { type: 'string' },
+    url: { type: 'string' },
+    token: { type: 'string' },
+  },
+  args: { min: 2, max: 2 },
+  examples: [
+    'STOCKADE_URL=http://127.0.0.1:8080 STOCKADE_TOKEN=stk_… stockade push acme/web ./hello-1.0.0.tgz',
+    'stockade push acme/web ./hello-1.1.0-beta.1.tgz --tag next',
+  ],
+  async run(ctx) {
+    const repo = parseRepoPath(arg(ctx, 0));
+    const file = arg(ctx, 1);
+    const base = stringOption(ctx.options, 'url') ?? ctx.env.STOCKADE_URL;
+    const token = stringOption(ctx.options, 'token') ?? ctx.env.STOCKADE_TOKEN;
+    if (!base) throw new UsageError('no server URL: pass --url or set STOCKADE_URL');
+    if (!token) throw new UsageError('no token: set STOCKADE_TOKEN or pass --token');
+    const tag = stringOption(ctx.options, 'tag');
+    const url = uploadUrl(base, repo, path.basename(file), tag);
+    let size: number;
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw new CliError(`${file} is not a file`);
+      size = info.size;
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const answer = await upload({ url, token, file, size, progress: ctx.stderr.isTTY === true, stderr: ctx.stderr });
+    if (answer.status < 200 || answer.status >= 300) throw serverError(answer.status, answer.statusMessage, answer.body);
+    let result: UploadResponse;
+    try {
+      result = JSON.parse(answer.body) as UploadResponse;
+    } catch {
+      throw new CliError(`server answered ${answer.status} without a JSON body`);
+    }
+    ctx.out.result(result, () =>
+      [`pushed ${result.format} package ${result.name}@${result.version} to ${repo.owner}/${repo.name}`, `  file    ${result.filename} (${formatBytes(result.size)})`, `  sha256  ${result.sha256}`].join('\n'),
+    );
+    return 0;
+  },
+};
+
+export const pushCommands: Command[] = [push];

@@ -1,0 +1,110 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { StockadeError } from '../../errors.js';
+import { findFormat, formats } from '../../formats/list.js';
+import type { ServerContext } from '../../http/context.js';
+import { type ApiApp, repoFor } from './guards.js';
+import { Nullable, RepoParams, Timestamp } from './schemas.js';
+
+const tags = ['packages'];
+
+const FormatName = Type.String({ minLength: 1, maxLength: 50, description: `one of: ${formats.map((f) => f.name).join(', ')}` });
+
+const PackageSummary = Type.Object({ format: Type.String(), name: Type.String(), updatedAt: Timestamp });
+
+const PackageFile = Type.Object({
+  filename: Type.String(),
+  size: Type.Integer(),
+  sha256: Type.String(),
+  sha512: Type.String(),
+  sha1: Type.String(),
+  md5: Type.String(),
+});
+
+const PackageDetail = Type.Object({
+  name: Type.String(),
+  format: Type.String(),
+  distTags: Type.Record(Type.String(), Type.String()),
+  versions: Type.Array(
+    Type.Object({
+      version: Type.String(),
+      createdAt: Timestamp,
+      publisher: Type.String(),
+      deprecated: Nullable(Type.String()),
+      files: Type.Array(PackageFile),
+    }),
+  ),
+});
+
+export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
+  const { packages } = ctx.domain;
+
+  app.get(
+    '/repos/:owner/:repo/packages',
+    {
+      schema: {
+        tags,
+        operationId: 'listPackages',
+        summary: 'Packages in a repository',
+        params: RepoParams,
+        querystring: Type.Object({ format: Type.Optional(FormatName) }),
+        response: { 200: Type.Array(PackageSummary) },
+      },
+    },
+    async (request) => {
+      const repo = await repoFor(ctx, request, request.params, 'read');
+      const rows = await packages.listNames(repo, request.query.format);
+      return rows.map((row) => ({ format: row.format, name: row.name, updatedAt: row.updated_at }));
+    },
+  );
+
+  async function packageDetail(request: FastifyRequest, path: { owner: string; repo: string }, formatName: string, name: string) {
+    // The repository check comes first: nothing about a hidden repository's packages may show.
+    const repo = await repoFor(ctx, request, path, 'read');
+    const format = findFormat(formatName);
+    const pkg = format ? await packages.load({ repo, format: format.name, name }) : null;
+    if (!format || !pkg || pkg.versions.length === 0) throw new StockadeError('NOT_FOUND', [`package ${formatName}/${name} in ${repo.path}`]);
+    const versions = [...pkg.versions].sort((a, b) => format.compareVersions(a.version, b.version));
+    return {
+      name: pkg.name,
+      format: format.name,
+      distTags: pkg.distTags,
+      versions: versions.map((v) => ({ version: v.version, createdAt: v.createdAt, publisher: v.publisher, deprecated: v.deprecated, files: v.files })),
+    };
+  }
+
+  app.get(
+    '/repos/:owner/:repo/packages/:format/:name',
+    {
+      schema: {
+        tags,
+        operationId: 'getPackage',
+        summary: 'A package with its versions and files',
+        description: 'Scoped npm names contain a slash: send it encoded (`@scope%2Fname`) or use the two-segment route.',
+        params: Type.Object({ ...RepoParams.properties, format: FormatName, name: Type.String({ minLength: 1 }) }),
+        response: { 200: PackageDetail },
+      },
+    },
+    async (request) => {
+      const { owner, repo, format, name } = request.params;
+      return packageDetail(request, { owner, repo }, format, name);
+    },
+  );
+
+  app.get(
+    '/repos/:owner/:repo/packages/:format/:scope/:name',
+    {
+      schema: {
+        tags,
+        operationId: 'getScopedPackage',
+        summary: 'A scoped package (`@scope/name`) with its versions and files',
+        params: Type.Object({ ...RepoParams.properties, format: FormatName, scope: Type.String({ pattern: '^@[^/]+$' }), name: Type.String({ minLength: 1 }) }),
+        response: { 200: PackageDetail },
+      },
+    },
+    async (request) => {
+      const { owner, repo, format, scope, name } = request.params;
+      return packageDetail(request, { owner, repo }, format, `${scope}/${name}`);
+    },
+  );
+}

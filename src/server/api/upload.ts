@@ -1,0 +1,77 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { RepoInfo } from '../../domain/repos.js';
+import { StockadeError } from '../../errors.js';
+import { formats } from '../../formats/list.js';
+import { actorOf } from '../../http/auth.js';
+import type { ServerContext } from '../../http/context.js';
+import { type ApiApp, repoFor } from './guards.js';
+import { RepoParams, withErrorResponse } from './schemas.js';
+
+/** How much of the file each format sees when asked whether it claims it (magic numbers, tar headers). */
+const HEAD_BYTES = 4096;
+
+const UploadResult = Type.Object({
+  format: Type.String(),
+  name: Type.String(),
+  version: Type.String(),
+  filename: Type.String(),
+  sha256: Type.String(),
+  size: Type.Integer(),
+});
+
+// A plain file name: no path separators or control characters, which no format's file names carry.
+const FILENAME = '^[^/\\\\\\x00-\\x1f\\x7f]+$';
+
+/**
+ * `PUT /repos/{owner}/{repo}/upload?filename=&tag=` with the raw file as the body: the contract
+ * `stockade push` relies on. The format is whichever one claims the file.
+ */
+export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
+  // Only this scope reads raw bodies; the limit is the server's, stated here so it cannot drift.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.config.server.bodyLimit }, (_request, body, done) => done(null, body));
+
+  const targets = new WeakMap<FastifyRequest, RepoInfo>();
+
+  app.put(
+    '/repos/:owner/:repo/upload',
+    {
+      // Checked before the body is read, so a refused caller cannot make the server buffer a file.
+      onRequest: async (request) => {
+        targets.set(request, await repoFor(ctx, request, request.params, 'write'));
+      },
+      schema: {
+        tags: ['packages'],
+        operationId: 'uploadPackage',
+        summary: 'Upload a package file; its format is detected from the file',
+        params: RepoParams,
+        querystring: Type.Object({
+          filename: Type.String({ minLength: 1, maxLength: 255, pattern: FILENAME }),
+          tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'a tag to point at the uploaded version (npm dist-tag)' })),
+        }),
+        response: { 201: UploadResult },
+      },
+      config: {
+        // The body is a raw Buffer, which a JSON schema cannot validate; it is described for the document only.
+        swaggerTransform: ({ schema, url }) => ({
+          url,
+          schema: withErrorResponse({ ...schema, consumes: ['application/octet-stream'], body: { type: 'string', format: 'binary', description: 'the package file' } }),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const repo = targets.get(request);
+      if (!repo) throw new StockadeError('INTERNAL');
+      const data = request.body;
+      if (!Buffer.isBuffer(data) || data.length === 0) {
+        throw new StockadeError('VALIDATION_FAILED', ['the body must be the package file, sent as application/octet-stream']);
+      }
+      const { filename, tag } = request.query;
+      const head = data.subarray(0, HEAD_BYTES);
+      const format = formats.find((f) => f.claims(filename, head));
+      if (!format) throw new StockadeError('UNSUPPORTED_FORMAT', [filename]);
+      const result = await format.upload(ctx, { repo, actor: actorOf(request), filename, data, ...(tag !== undefined ? { tag } : {}) });
+      return reply.code(201).send(result);
+    },
+  );
+}

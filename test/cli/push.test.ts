@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { create as createTar } from 'tar';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { type CliFixture, cliFixtureForServer, errorLine } from './helpers.js';
+
+let server: TestServer;
+let cli: CliFixture;
+let work: string;
+let token: string;
+let tokenId: number;
+
+/** An npm tarball as `npm pack` lays it out: everything under `package/`. */
+async function npmTarball(name: string, version: string, extra: Record<string, Buffer | string> = {}): Promise<string> {
+  const dir = await mkdtemp(path.join(work, 'pkg-'));
+  await mkdir(path.join(dir, 'package'));
+  await writeFile(path.join(dir, 'package', 'package.json'), JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }, null, 2));
+  await writeFile(path.join(dir, 'package', 'index.js'), `module.exports = ${JSON.stringify(version)};\n`);
+  for (const [file, content] of Object.entries(extra)) await writeFile(path.join(dir, 'package', file), content);
+  const file = path.join(dir, `${name.replace('@', '').replace('/', '-')}-${version}.tgz`);
+  await createTar({ gzip: true, cwd: dir, file, portable: true }, ['package']);
+  return file;
+}
+
+async function packument(name: string): Promise<{ versions: Record<string, unknown>; 'dist-tags': Record<string, string> }> {
+  const response = await fetch(`${server.url}/acme/web/npm/${name.replace('/', '%2f')}`);
+  assert.equal(response.status, 200);
+  return (await response.json()) as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
+}
+
+before(async () => {
+  server = await startTestServer();
+  // The CLI works on the running server's own database, as an operator's would.
+  cli = await cliFixtureForServer(server.config);
+  work = await mkdtemp(path.join(tmpdir(), 'stockade-push-'));
+  const steps = [
+    ['user', 'create', 'alice'],
+    ['org', 'create', 'acme', '--admin', 'alice'],
+    ['repo', 'create', 'acme/web', '--public'],
+  ];
+  for (const args of steps) {
+    const result = await cli.run(args, { input: 'Correct-Horse-42\n' });
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+  }
+  const created = await cli.run(['token', 'create', '--user', 'alice', '--repo', 'acme/web', '--name', 'push test', '--json']);
+  assert.equal(created.code, 0, created.stderr);
+  ({ secret: token, id: tokenId } = JSON.parse(created.stdout) as { secret: string; id: number });
+});
+
+after(async () => {
+  await server?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+test('push uploads an npm tarball with STOCKADE_URL and STOCKADE_TOKEN', async () => {
+  const file = await npmTarball('@acme/hello', '1.0.0');
+  const result = await cli.run(['push', 'acme/web', file], { env: { STOCKADE_URL: server.url, STOCKADE_TOKEN: token } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^pushed npm package @acme\/hello@1\.0\.0 to acme\/web\n {2}file {4}hello-1\.0\.0\.tgz \(\d+ B\)\n {2}sha256 {2}[0-9a-f]{64}\n$/);
+  assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
+  const doc = await packument('@acme/hello');
+  assert.ok(doc.versions['1.0.0']);
+  assert.equal(doc['dist-tags'].latest, '1.0.0');
+});
+
+test('push --tag --json streams a larger file and reports what the server stored', async () => {
+  // Incompressible content makes the body many stream chunks.
+  const file = await npmTarball('@acme/hello', '1.1.0-beta.1', { 'data.bin': randomBytes(3 * 1024 * 1024) });
+  const bytes = await readFile(file);
+  const result = await cli.run(['push', 'acme/web', file, '--tag', 'next', '--url', `${server.url}/`, '--token', token, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout), {
+    format: 'npm',
+    name: '@acme/hello',
+    version: '1.1.0-beta.1',
+    // npm names stored files itself (`hello-1.1.0-beta.1.tgz`) from the package inside, not the upload's name.
+    filename: 'hello-1.1.0-beta.1.tgz',
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+  });
+  assert.equal((await packument('@acme/hello'))['dist-tags'].next, '1.1.0-beta.1');
+});
+
+test('push prints the server message when the server refuses', async () => {
+  const file = await npmTarball('@acme/hello', '1.0.0');
+  const env = { STOCKADE_URL: server.url, STOCKADE_TOKEN: token };
+  const again = await cli.run(['push', 'acme/web', file], { env });
+  assert.equal(again.code, 1);
+  assert.equal(errorLine(again), 'stockade: cannot publish @acme/hello@1.0.0: that version already exists');
+
+  const json = await cli.run(['push', 'acme/web', file, '--json'], { env });
+  assert.equal(json.code, 1);
+  assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'VERSION_EXISTS');
+
+  const badToken = await cli.run(['push', 'acme/web', file], { env: { ...env, STOCKADE_TOKEN: 'stk_not-a-real-token' } });
+  assert.equal(badToken.code, 1);
+  assert.equal(errorLine(badToken), 'stockade: invalid, expired or revoked token');
+
+  const otherRepo = await cli.run(['push', 'acme/nope', file], { env });
+  assert.equal(otherRepo.code, 1);
+  assert.match(errorLine(otherRepo), /not found/);
+
+  const notPackage = path.join(work, 'notes.txt');
+  await writeFile(notPackage, 'just text\n');
+  const unsupported = await cli.run(['push', 'acme/web', notPackage], { env });
+  assert.equal(unsupported.code, 1);
+  assert.equal(errorLine(unsupported), 'stockade: could not detect the package format of notes.txt');
+});
+
+test('a token revoked with the CLI stops working on the running server', async () => {
+  const env = { STOCKADE_URL: server.url, STOCKADE_TOKEN: token };
+  const first = await cli.run(['push', 'acme/web', await npmTarball('@acme/revoked', '1.0.0')], { env });
+  assert.equal(first.code, 0, first.stderr);
+  const revoke = await cli.run(['token', 'revoke', String(tokenId)]);
+  assert.equal(revoke.code, 0, revoke.stderr);
+  const second = await cli.run(['push', 'acme/web', await npmTarball('@acme/revoked', '1.0.1')], { env });
+  assert.equal(second.code, 1);
+  assert.equal(errorLine(second), 'stockade: invalid, expired or revoked token');
+});
+
+test('push fails cleanly without a server, a file or a URL', async () => {
+  const file = await npmTarball('@acme/offline', '1.0.0');
+  const noUrl = await cli.run(['push', 'acme/web', file], { env: { STOCKADE_TOKEN: token } });
+  assert.equal(noUrl.code, 2);
+  assert.equal(errorLine(noUrl), 'stockade: no server URL: pass --url or set STOCKADE_URL');
+
+  const noToken = await cli.run(['push', 'acme/web', file, '--url', server.url]);
+  assert.equal(noToken.code, 2);
+  assert.equal(errorLine(noToken), 'stockade: no token: set STOCKADE_TOKEN or pass --token');
+
+  const env = { STOCKADE_URL: server.url, STOCKADE_TOKEN: token };
+  const noFile = await cli.run(['push', 'acme/web', path.join(work, 'missing.tgz')], { env });
+  assert.equal(noFile.code, 1);
+  assert.match(errorLine(noFile), /^stockade: cannot read .*missing\.tgz: ENOENT$/);
+
+  // Port 9 (discard) is not listening on a test machine: connection refused.
+  const offline = await cli.run(['push', 'acme/web', file], { env: { ...env, STOCKADE_URL: 'http://127.0.0.1:9' } });
+  assert.equal(offline.code, 1);
+  assert.equal(errorLine(offline), 'stockade: cannot upload to http://127.0.0.1:9: ECONNREFUSED');
+
+  const badUrl = await cli.run(['push', 'acme/web', file], { env: { ...env, STOCKADE_URL: 'ftp://example.com' } });
+  assert.equal(badUrl.code, 2);
+});

@@ -1,0 +1,168 @@
+/**
+ * Raw HTTP helpers for the e2e suites: hand-built tarballs (including hostile ones no packer would
+ * write), publish bodies shaped like npm 11's, and a view of the blob folder to prove that a
+ * rejected request stored nothing.
+ */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { listFiles } from './clients.js';
+
+export interface TarEntry {
+  /** The path inside the archive, written as is (`package/…`, `../x`, `/etc/x`). */
+  path: string;
+  /** File content; omitted for directories and links. */
+  content?: string | Buffer;
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink';
+  /** Link target for symlinks and hard links. */
+  linkname?: string;
+  mode?: number;
+}
+
+function writeString(block: Buffer, offset: number, length: number, value: string): void {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > length) throw new Error(`tar field too long: ${value}`);
+  bytes.copy(block, offset);
+}
+
+function writeOctal(block: Buffer, offset: number, length: number, value: number): void {
+  writeString(block, offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`);
+}
+
+const TYPE_FLAG = { file: '0', hardlink: '1', symlink: '2', dir: '5' } as const;
+
+/**
+ * A POSIX ustar archive written byte by byte, so tests control every header field (the `tar`
+ * package refuses to write many of the archives a server must reject).
+ */
+export function buildTar(entries: TarEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const type = entry.type ?? 'file';
+    const content = type === 'file' ? Buffer.from(entry.content ?? '') : Buffer.alloc(0);
+    const header = Buffer.alloc(512);
+    writeString(header, 0, 100, entry.path);
+    writeOctal(header, 100, 8, entry.mode ?? (type === 'dir' ? 0o755 : 0o644));
+    writeOctal(header, 108, 8, 0);
+    writeOctal(header, 116, 8, 0);
+    writeOctal(header, 124, 12, content.length);
+    writeOctal(header, 136, 12, 1_700_000_000);
+    header.fill(' ', 148, 156);
+    writeString(header, 156, 1, TYPE_FLAG[type]);
+    writeString(header, 157, 100, entry.linkname ?? '');
+    writeString(header, 257, 6, 'ustar\0');
+    writeString(header, 263, 2, '00');
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    writeString(header, 148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
+    blocks.push(header, content);
+    const pad = (512 - (content.length % 512)) % 512;
+    if (pad) blocks.push(Buffer.alloc(pad));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+export function buildTgz(entries: TarEntry[]): Buffer {
+  return gzipSync(buildTar(entries));
+}
+
+/** A well-formed npm tarball: `package/package.json`, `package/index.js` and any extra entries. */
+export function packageTgz(pkgJson: Record<string, unknown>, extra: TarEntry[] = []): Buffer {
+  return buildTgz([
+    { path: 'package/package.json', content: `${JSON.stringify(pkgJson, null, 2)}\n` },
+    { path: 'package/index.js', content: `module.exports = ${JSON.stringify(`${String(pkgJson.name)}@${String(pkgJson.version)}`)};\n` },
+    ...extra,
+  ]);
+}
+
+export function integrityOf(data: Buffer): { integrity: string; shasum: string } {
+  return {
+    integrity: `sha512-${createHash('sha512').update(data).digest('base64')}`,
+    shasum: createHash('sha1').update(data).digest('hex'),
+  };
+}
+
+export interface PublishBodyOptions {
+  /** The registry URL, for the `dist.tarball` npm makes up. */
+  registry: string;
+  /** The package.json npm would read; the version document starts from it. */
+  pkgJson: Record<string, unknown> & { name: string; version: string };
+  tarball: Buffer;
+  /** Replaces fields of the version document (e.g. a lying `dependencies`). */
+  versionOverrides?: Record<string, unknown>;
+  /** Replaces `dist` fields (e.g. a wrong `integrity`). */
+  distOverrides?: Record<string, unknown>;
+  /** Replaces the attachment's `data` (e.g. text that is not base64). */
+  attachmentData?: string;
+  tag?: string;
+}
+
+/** The JSON body `npm publish` (npm 11, libnpmpublish) sends with `PUT /{name}`. */
+export function publishBody(options: PublishBodyOptions): Record<string, unknown> {
+  const { pkgJson, tarball } = options;
+  const { name, version } = pkgJson;
+  const { integrity, shasum } = integrityOf(tarball);
+  const bare = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
+  const registry = options.registry.endsWith('/') ? options.registry : `${options.registry}/`;
+  const versionDoc: Record<string, unknown> = {
+    ...pkgJson,
+    _id: `${name}@${version}`,
+    _nodeVersion: process.versions.node,
+    _npmVersion: '11.19.1',
+    dist: { integrity, shasum, tarball: `${registry}${name}/-/${bare}-${version}.tgz`, ...(options.distOverrides ?? {}) },
+    ...(options.versionOverrides ?? {}),
+  };
+  return {
+    _id: name,
+    name,
+    description: pkgJson.description,
+    'dist-tags': { [options.tag ?? 'latest']: version },
+    versions: { [version]: versionDoc },
+    access: null,
+    _attachments: {
+      [`${name}-${version}.tgz`]: {
+        content_type: 'application/octet-stream',
+        data: options.attachmentData ?? tarball.toString('base64'),
+        length: tarball.length,
+      },
+    },
+  };
+}
+
+/** The package URL npm uses: a scoped name as one segment, `@scope%2fname`. */
+export function packageUrl(registry: string, name: string): string {
+  const base = registry.endsWith('/') ? registry : `${registry}/`;
+  return `${base}${name.replace('/', '%2f')}`;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed JSON body, or undefined. */
+  json: Record<string, unknown> | undefined;
+}
+
+export async function http(method: string, url: string, options: { token?: string | null; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+  const headers: Record<string, string> = { 'user-agent': 'npm/11.19.1 node/v20 linux x64 workspaces/false', ...(options.headers ?? {}) };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | Buffer | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await response.text();
+  let json: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Every file under the blob store's root (blobs and uploads in progress). */
+export async function blobFiles(root: string): Promise<string[]> {
+  return listFiles(root);
+}

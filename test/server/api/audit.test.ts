@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type TestServer, startTestServer } from '../../helpers/server.js';
+import { type ApiClient, apiClient, assertError, assertStatus } from './api-client.js';
+
+interface Entry {
+  id: number;
+  at: string;
+  actor: string;
+  actorIp: string | null;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+describe('REST API: audit', () => {
+  let server: TestServer;
+  let api: ApiClient;
+  let user: string;
+
+  before(async () => {
+    server = await startTestServer();
+    api = apiClient(server);
+    user = (await server.createUser('ursula', { scopes: ['admin'] })).token;
+    assertStatus(await api.post('/repos', { owner: 'admin', name: 'one' }, server.adminToken), 201);
+    assertStatus(await api.post('/repos', { owner: 'admin', name: 'two', visibility: 'public' }, server.adminToken), 201);
+    assertStatus(await api.patch('/repos/admin/two', { description: 'changed' }, server.adminToken), 200);
+  });
+  after(() => server.close());
+
+  describe('GET /audit', () => {
+    it('returns the chain oldest first, each entry linked to the one before', async () => {
+      const answer = await api.get<Entry[]>('/audit', server.adminToken);
+      assertStatus(answer, 200);
+      assert.ok(answer.body.length >= 5);
+      for (let i = 1; i < answer.body.length; i++) {
+        assert.ok(answer.body[i]!.id > answer.body[i - 1]!.id);
+        assert.equal(answer.body[i]!.prevHash, answer.body[i - 1]!.hash);
+      }
+    });
+
+    it('records who did what through the API, with the token and address', async () => {
+      const answer = await api.get<Entry[]>('/audit?action=repo.update', server.adminToken);
+      assertStatus(answer, 200);
+      assert.equal(answer.body.length, 1);
+      const entry = answer.body[0]!;
+      assert.equal(entry.actor, 'admin');
+      assert.equal(entry.target, 'repo:admin/two');
+      assert.equal(entry.actorIp, '127.0.0.1');
+      assert.equal(entry.details.description, 'changed');
+      assert.equal(typeof entry.details.tokenId, 'number');
+    });
+
+    it('filters by target and actor, and pages with after and limit', async () => {
+      const byTarget = await api.get<Entry[]>('/audit?target=repo:admin/two', server.adminToken);
+      assert.deepEqual(
+        byTarget.body.map((e) => e.action),
+        ['repo.create', 'repo.update'],
+      );
+      const byActor = await api.get<Entry[]>('/audit?actor=admin', server.adminToken);
+      assert.ok(byActor.body.length >= 3 && byActor.body.every((e) => e.actor === 'admin'));
+      const all = (await api.get<Entry[]>('/audit', server.adminToken)).body;
+      const first = await api.get<Entry[]>('/audit?limit=2', server.adminToken);
+      assert.deepEqual(
+        first.body.map((e) => e.id),
+        all.slice(0, 2).map((e) => e.id),
+      );
+      const next = await api.get<Entry[]>(`/audit?limit=2&after=${first.body[1]!.id}`, server.adminToken);
+      assert.deepEqual(
+        next.body.map((e) => e.id),
+        all.slice(2, 4).map((e) => e.id),
+      );
+    });
+
+    it('answers 400 for a bad limit or cursor', async () => {
+      assertError(await api.get('/audit?limit=0', server.adminToken), 400, 'VALIDATION_FAILED');
+      assertError(await api.get('/audit?limit=5000', server.adminToken), 400, 'VALIDATION_FAILED');
+      assertError(await api.get('/audit?after=soon', server.adminToken), 400, 'VALIDATION_FAILED');
+    });
+
+    it('is for site admins only: 401 anonymous, 403 others', async () => {
+      assertError(await api.get('/audit'), 401, 'AUTH_REQUIRED');
+      assertError(await api.get('/audit', user), 403, 'FORBIDDEN');
+    });
+  });
+
+  describe('POST /audit/verify', () => {
+    it('reports an intact chain', async () => {
+      const answer = await api.post<{ ok: boolean; checked: number }>('/audit/verify', undefined, server.adminToken);
+      assertStatus(answer, 200);
+      assert.equal(answer.body.ok, true);
+      assert.ok(answer.body.checked >= 5);
+    });
+
+    it('finds the first tampered entry', async () => {
+      const target = (await api.get<Entry[]>('/audit?action=repo.update', server.adminToken)).body[0]!;
+      await server.domain.db.updateTable('audit_log').set({ target: 'repo:admin/forged' }).where('id', '=', target.id).execute();
+      const answer = await api.post<{ ok: boolean; firstBroken?: { id: number; reason: string } }>('/audit/verify', undefined, server.adminToken);
+      assertStatus(answer, 200);
+      assert.equal(answer.body.ok, false);
+      assert.equal(answer.body.firstBroken?.id, target.id);
+      assert.equal(typeof answer.body.firstBroken?.reason, 'string');
+    });
+
+    it('is for site admins only: 401 anonymous, 403 others', async () => {
+      assertError(await api.post('/audit/verify', undefined), 401, 'AUTH_REQUIRED');
+      assertError(await api.post('/audit/verify', undefined, user), 403, 'FORBIDDEN');
+    });
+  });
+});
