@@ -99,6 +99,7 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
     input: { userId: number; name: string; scopes: Scope[]; repoId?: number | null; expiresAt?: string | null },
   ): Promise<{ secret: string; token: TokenInfo }> {
     if (!input.name || input.name.length > 200) throw new StockadeError('VALIDATION_FAILED', ['token name must be 1-200 characters']);
+    const scopes = parseScopes(input.scopes);
     let expiresAt = input.expiresAt ?? null;
     if (expiresAt !== null) {
       const ms = Date.parse(expiresAt);
@@ -122,7 +123,7 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
           name: input.name,
           hash: hashToken(secret),
           display: `${secret.slice(0, 8)}…`,
-          scopes: input.scopes.join(','),
+          scopes: scopes.join(','),
           repo_id: input.repoId ?? null,
           expires_at: expiresAt,
           revoked_at: null,
@@ -133,7 +134,7 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
       await audit.record(tx, actor, {
         action: 'token.create',
         target: `token:${inserted.id}`,
-        details: { name: input.name, scopes: input.scopes, repoId: input.repoId ?? null, expiresAt },
+        details: { name: input.name, scopes, repoId: input.repoId ?? null, expiresAt },
       });
       return inserted;
     });

@@ -103,7 +103,9 @@ export function runCommand(command: string, args: string[], env: Record<string, 
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ command: commandLine, code, signal, stdout, stderr, ms: Math.round(performance.now() - started), timedOut });
+      const ms = Math.round(performance.now() - started);
+      if (process.env.STOCKADE_E2E_TRACE === '1') process.stderr.write(`[e2e] ${ms} ms exit ${code}: ${command} ${args.slice(0, 4).join(' ')}\n`);
+      resolve({ command: commandLine, code, signal, stdout, stderr, ms, timedOut });
     });
   });
 }

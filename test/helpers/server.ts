@@ -4,10 +4,11 @@ import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { systemActor } from '../../src/domain/audit.js';
 import type { Scope } from '../../src/domain/tokens.js';
 import { type RunningServer, startServer } from '../../src/server/start.js';
-import { createTestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestServer extends RunningServer {
   config: Config;
+  database: TestDatabase;
   adminPassword: string;
   /** A token with every scope for the site admin. */
   adminToken: string;
@@ -19,9 +20,15 @@ export interface TestServer extends RunningServer {
 
 type Overrides = Omit<ConfigInput, 'database' | 'dataDir'>;
 
+export interface TestServerOptions {
+  /** Another node on the database of `node` (same database and blob folder) instead of a fresh one. */
+  sameStorageAs?: TestServer;
+}
+
 /** A real server on 127.0.0.1 with a free port, on a fresh database of the dialect under test. */
-export async function startTestServer(overrides: Overrides = {}): Promise<TestServer> {
-  const database = await createTestDatabase();
+export async function startTestServer(overrides: Overrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const shared = options.sameStorageAs?.database;
+  const database: TestDatabase = shared ?? (await createTestDatabase());
   const config = resolvePaths(
     parseConfig({
       ...overrides,
@@ -36,10 +43,10 @@ export async function startTestServer(overrides: Overrides = {}): Promise<TestSe
   try {
     server = await startServer(config, { logger });
   } catch (error) {
-    await database.drop();
+    if (!shared) await database.drop();
     throw error;
   }
-  const adminPassword = server.initialAdminPassword;
+  const adminPassword = shared ? options.sameStorageAs!.adminPassword : server.initialAdminPassword;
   if (!adminPassword) throw new Error('a fresh test database must bootstrap an admin');
   const adminUser = await server.domain.accounts.getUser('admin');
   if (!adminUser) throw new Error('admin missing');
@@ -48,6 +55,7 @@ export async function startTestServer(overrides: Overrides = {}): Promise<TestSe
   return {
     ...server,
     config,
+    database,
     adminPassword,
     adminToken,
     async createUser(name, options = {}) {
@@ -70,7 +78,8 @@ export async function startTestServer(overrides: Overrides = {}): Promise<TestSe
     },
     async close() {
       await server.close();
-      await database.drop();
+      // The first node owns the database; later nodes on it leave it alone.
+      if (!shared) await database.drop();
     },
   };
 }

@@ -316,11 +316,12 @@ function checkClaimedIntegrity(data: Buffer, claimed: unknown, computed: string)
     throw new StockadeError('INTEGRITY_MISMATCH', [`dist.integrity "${printable(claimed, 120)}" ${why}`]);
   };
   if (typeof claimed !== 'string') mismatch('is not a string');
-  const parsed = ssri.parse(claimed as string);
+  // ssri.parse returns null (despite its types) when no hash in the string is usable.
+  const parsed: object | null = ssri.parse(claimed as string);
   const supported = new Set(getHashes());
   let checked = 0;
   // Every listed hash must match, not just the strongest one as in ssri.checkData.
-  for (const [algorithm, hashes] of Object.entries(parsed)) {
+  for (const [algorithm, hashes] of Object.entries(parsed ?? {})) {
     if (!Array.isArray(hashes)) continue;
     if (!supported.has(algorithm)) mismatch(`uses the unsupported algorithm ${printable(algorithm, 20)}`);
     const digest = createHash(algorithm).update(data).digest('base64');
