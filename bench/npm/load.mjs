@@ -17,7 +17,13 @@ const base = {
 };
 
 if (options.warmup > 0) await autocannon({ ...base, duration: options.warmup });
+// Tells the parent to start its CPU accounting of the server.
+process.stdout.write('{"phase":"measuring"}\n');
+const cpuBefore = process.cpuUsage();
+const wallBefore = performance.now();
 const result = await autocannon({ ...base, duration: options.duration ?? 8 });
+const cpu = process.cpuUsage(cpuBefore);
+const generatorCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore)) * 100);
 
 process.stdout.write(
   `${JSON.stringify({
@@ -29,6 +35,7 @@ process.stdout.write(
     errors: result.errors,
     timeouts: result.timeouts,
     bytesPerSecond: result.throughput.average,
+    generatorCpuPct,
     latency: { mean: result.latency.mean, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
   })}\n`,
 );

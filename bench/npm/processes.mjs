@@ -82,11 +82,15 @@ export async function cleanup() {
  * Ctrl-C or SIGTERM: stop the children gracefully (Stockade then writes its CPU profile), remove
  * the temp folders, exit. A second Ctrl-C, or exiting some other way, kills what is left at once.
  */
+let interrupted = false;
+
+/** True once Ctrl-C or SIGTERM arrived: failures after that are the children going away. */
+export const wasInterrupted = () => interrupted;
+
 export function installCleanupHandlers() {
-  let stopping = false;
   const onSignal = (signal) => {
-    if (stopping) process.exit(130);
-    stopping = true;
+    if (interrupted) process.exit(130);
+    interrupted = true;
     process.stderr.write(`\n${signal}: stopping child processes and removing temp folders\n`);
     cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };

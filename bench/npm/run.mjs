@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MANY, TARBALL, TEN, buildFixtures, tarballFile } from './fixtures.mjs';
 import { timeInstalls } from './install-timing.mjs';
-import { cleanEnv, cleanup, finished, installCleanupHandlers, makeTempDir, spawnTracked } from './processes.mjs';
+import { cpuBetween, cpuSnapshot, machineBusy } from './cpu.mjs';
+import { cleanEnv, cleanup, finished, installCleanupHandlers, makeTempDir, spawnTracked, wasInterrupted } from './processes.mjs';
 import { formatProfile, summarizeProfile } from './profile-summary.mjs';
-import { REFERENCE, TARGETS, checkTargets, formatTable, formatTargets } from './report.mjs';
+import { REFERENCE, TARGETS, checkTargets, formatCpuTable, formatTable, formatTargets } from './report.mjs';
 import { captureStatic, seed, verifySeed } from './seed.mjs';
 import { VERDACCIO_VERSION, ensureVerdaccio, npmCommand, startStatic, startStockade, startVerdaccio } from './systems.mjs';
 
@@ -20,6 +21,8 @@ import { VERDACCIO_VERSION, ensureVerdaccio, npmCommand, startStatic, startStock
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CORGI = 'application/vnd.npm.install-v1+json';
 const SYSTEM_IDS = ['stockade', 'verdaccio', 'static'];
+/** Above this much CPU (percent of one core) used by others, a run is flagged as disturbed. */
+const IDLE_PCT = 15;
 
 const USAGE = `usage: npm run bench:npm -- [options]
   --duration S       seconds measured per scenario (default 8)
@@ -29,6 +32,7 @@ const USAGE = `usage: npm run bench:npm -- [options]
   --systems LIST     subset of ${SYSTEM_IDS.join(',')}
   --scenarios LIST   subset of full-10,abbrev-500,tarball-52k
   --skip-install     leave out the npm install timing
+  --wait-idle S      wait up to S seconds for other jobs on the machine to finish first (default 0)
   --profile          run Stockade under --cpu-prof and print its top self-time functions
   --no-save          do not write bench/results/npm-<date>.json`;
 
@@ -42,6 +46,7 @@ function options() {
       systems: { type: 'string', default: SYSTEM_IDS.join(',') },
       scenarios: { type: 'string' },
       'skip-install': { type: 'boolean', default: false },
+      'wait-idle': { type: 'string', default: '0' },
       profile: { type: 'boolean', default: false },
       'no-save': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -67,6 +72,7 @@ function options() {
     systems: SYSTEM_IDS.filter((s) => systems.includes(s)),
     scenarios: values.scenarios?.split(',').map((s) => s.trim()),
     install: !values['skip-install'],
+    waitIdle: number('wait-idle'),
     profile: values.profile,
     save: !values['no-save'],
   };
@@ -125,9 +131,29 @@ async function measure(system, scenario, auth, opts) {
   const child = spawnTracked(process.execPath, [join(ROOT, 'bench/npm/load.mjs'), JSON.stringify({ url, headers, connections: opts.connections, duration: opts.duration, warmup: opts.warmup })], {
     env: cleanEnv(),
   });
+  let cpuBefore = null;
+  child.stdout.on('data', (chunk) => {
+    if (cpuBefore === null && chunk.toString('utf8').includes('"phase":"measuring"')) cpuBefore = cpuSnapshot(system.child.pid);
+  });
   const { stdout } = await finished(child, `load on ${url}`);
+  const cpu = cpuBetween(cpuBefore, cpuSnapshot(system.child.pid));
   const result = JSON.parse(stdout.trim().split('\n').pop());
-  return { ...result, responseBytes: body.length, contentType: probe.headers.get('content-type') };
+  // What the machine did besides the server and the generator: other jobs skew the numbers.
+  const cpuPct = cpu && { server: cpu.processPct, generator: result.generatorCpuPct, other: Math.max(0, cpu.machinePct - (cpu.processPct ?? 0) - result.generatorCpuPct) };
+  delete result.generatorCpuPct;
+  return { ...result, cpuPct, responseBytes: body.length, contentType: probe.headers.get('content-type') };
+}
+
+/** Other jobs on a 2-core machine halve the numbers: measure how busy it is, optionally wait. */
+async function waitForIdle(seconds, log) {
+  const deadline = Date.now() + seconds * 1000;
+  let busy = await machineBusy(1000);
+  while (busy !== null && busy > IDLE_PCT && Date.now() < deadline) {
+    log(`machine busy: ${busy}% of one core in use by other processes, waiting`);
+    busy = await machineBusy(2000);
+  }
+  if (busy !== null && busy > IDLE_PCT) log(`WARNING: machine busy before the run (${busy}% of one core in use by other processes); the figures will be low and noisy`);
+  return busy;
 }
 
 function newestProfile(dir) {
@@ -143,6 +169,7 @@ async function main() {
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm run bench:npm does)');
 
   const machine = machineInfo();
+  machine.busyPctAtStart = await waitForIdle(opts.waitIdle, log);
   log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}, npm ${machine.npm}`);
   log('the load generator (autocannon, one process) runs on the same machine and competes with the server for the cores');
 
@@ -194,6 +221,7 @@ async function main() {
       const text = result.error
         ? `failed: ${result.error} ${result.detail ?? ''}`
         : `${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.responseBytes} B ${result.contentType}` +
+          (result.cpuPct ? `, cpu server ${result.cpuPct.server}% generator ${result.cpuPct.generator}% other ${result.cpuPct.other}%` : '') +
           (result.non2xx || result.errors || result.timeouts ? `, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts` : '');
       log(`${system.label.padEnd(18)} ${row.label.padEnd(44)} ${text}`);
     }
@@ -220,6 +248,13 @@ async function main() {
   out.push(`autocannon ${machine.autocannon}: ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up + ${opts.duration} s per cell; the generator shares the ${machine.cores} cores with the server`);
   out.push('');
   out.push(formatTable(systems, rows, install));
+  out.push('');
+  out.push('CPU during each measurement, % of one core (server / load generator / everything else):');
+  out.push(formatCpuTable(systems, rows));
+  const disturbed = rows.flatMap((r) => Object.values(r.results)).filter((m) => m.cpuPct && m.cpuPct.other > IDLE_PCT).length;
+  if (disturbed > 0 || machine.busyPctAtStart > IDLE_PCT) {
+    out.push(`WARNING: other processes used the CPU (${machine.busyPctAtStart}% of a core before the run; ${disturbed} cells with more than ${IDLE_PCT}% "else"): rerun on a quiet machine`);
+  }
   out.push('');
   const ref = (r) => [r['full-10'], r['abbrev-500'], r['tarball-52k']].map((n) => n.toLocaleString('en-US')).join(' / ');
   out.push(`reference (earlier, same kind of machine; full / abbreviated / tarball req/s): Verdaccio ${ref(REFERENCE.verdaccio)}; bare node ${ref(REFERENCE.static)}`);
@@ -259,7 +294,7 @@ async function main() {
 try {
   await main();
 } catch (error) {
-  process.stderr.write(`bench:npm failed: ${error.stack ?? error}\n`);
+  if (!wasInterrupted()) process.stderr.write(`bench:npm failed: ${error.stack ?? error}\n`);
   process.exitCode = 1;
 } finally {
   await cleanup();

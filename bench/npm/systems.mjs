@@ -150,6 +150,9 @@ export async function startVerdaccio({ installDir }) {
     plugins: join(dir, 'plugins'),
     auth: { htpasswd: { file: join(dir, 'htpasswd'), max_users: 100 } },
     packages: { '**': { access: '$all', publish: '$authenticated', unpublish: '$authenticated' } },
+    // JWT API tokens: the default legacy token carries the password, which the htpasswd plugin
+    // then checks with bcrypt on every request (~0.3 s each), an unfair way to run Verdaccio.
+    security: { api: { jwt: { sign: { expiresIn: '7d' } } } },
     web: { enable: false },
     max_body_size: '100mb',
     log: { type: 'stdout', format: 'pretty', level: 'warn' },

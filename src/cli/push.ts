@@ -69,20 +69,25 @@ async function upload(options: { url: URL; token: string; file: string; size: nu
     ? new cliProgress.SingleBar(
         {
           stream: options.stderr,
-          format: 'uploading [{bar}] {percentage}% {sent} of {total_h}',
+          format: 'uploading [{bar}] {percentage}% {sent} of {total_h}{status}',
           hideCursor: true,
           clearOnComplete: true,
         },
         cliProgress.Presets.shades_classic,
       )
     : null;
-  bar?.start(size, 0, { sent: formatBytes(0), total_h: formatBytes(size) });
+  bar?.start(size, 0, { sent: formatBytes(0), total_h: formatBytes(size), status: '' });
   let sent = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       sent += chunk.length;
       bar?.update(sent, { sent: formatBytes(sent) });
       callback(null, chunk);
+    },
+    flush(callback) {
+      // The server checks the package before it answers; say so rather than sit at 100%.
+      bar?.update(sent, { status: ', waiting for the server' });
+      callback();
     },
   });
   const source = createReadStream(options.file);

@@ -223,6 +223,14 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     npm_config_userconfig: npmrc,
     npm_config_globalconfig: globalrc,
     npm_config_update_notifier: 'false',
+    // Anything not addressed to the test server goes to a closed port and fails fast, so a
+    // client that tries to reach the internet makes its test fail instead of passing by luck.
+    HTTP_PROXY: 'http://127.0.0.1:9',
+    HTTPS_PROXY: 'http://127.0.0.1:9',
+    http_proxy: 'http://127.0.0.1:9',
+    https_proxy: 'http://127.0.0.1:9',
+    NO_PROXY: '127.0.0.1,localhost',
+    no_proxy: '127.0.0.1,localhost',
   };
 
   async function freshCache(): Promise<void> {

@@ -4,6 +4,7 @@
  * rejected request stored nothing.
  */
 import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { listFiles } from './clients.js';
 
@@ -152,14 +153,50 @@ export async function http(method: string, url: string, options: { token?: strin
   if (body !== undefined) headers['content-type'] ??= 'application/json';
   const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
-  let json: Record<string, unknown> | undefined;
+  return { status: response.status, headers: response.headers, text, json: parseJson(text) };
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: Record<string, unknown> | undefined;
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
   } catch {
-    json = undefined;
+    return undefined;
   }
-  return { status: response.status, headers: response.headers, text, json };
+}
+
+/**
+ * A request through node:http with the path sent byte for byte: fetch normalizes `..` and
+ * `%2e%2e` segments away, so hostile paths need this.
+ */
+export function rawRequest(
+  serverUrl: string,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<RawAnswer> {
+  const url = new URL(serverUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method: options.method, path: options.path, headers: options.headers ?? {}, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parseJson(text) });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }
 
 /** Every file under the blob store's root (blobs and uploads in progress). */

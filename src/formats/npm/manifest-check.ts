@@ -10,8 +10,8 @@ import { printable } from './names.js';
  * the package.json in the tarball, and installers trust the latter. We compare the fields that
  * change what gets installed or run. Both sides go through the same model of what npm 11 does
  * to package.json on publish and install (@npmcli/package-json `fix` + `prepare`,
- * npm-normalize-package-bin, hosted git specs), so an honest `npm publish` never differs, and
- * so do clients that send the raw package.json.
+ * npm-normalize-package-bin, hosted git specs), so neither an honest `npm publish` nor a client
+ * sending the raw package.json shows a difference.
  */
 
 type Json = unknown;
@@ -366,7 +366,9 @@ export function decodeAttachment(data: unknown, declaredLength?: unknown): Buffe
       throw new StockadeError('INVALID_ATTACHMENT', [`length must be a non-negative integer, got ${got}`]);
     }
     if (declaredLength !== bytes.length) {
-      throw new StockadeError('INVALID_ATTACHMENT', [`declared length ${declaredLength} differs from the ${bytes.length} decoded bytes`]);
+      throw new StockadeError('INVALID_ATTACHMENT', [
+        `declared length ${declaredLength} differs from the ${bytes.length} decoded bytes`,
+      ]);
     }
   }
   return bytes;

@@ -27,8 +27,8 @@ export function normalizeManifest(pkgJson: Record<string, unknown>, files: { pat
     manifest.bin = { [splitScopedName(manifest.name).bare]: manifest.bin };
   }
   const scripts = isObject(manifest.scripts) ? { ...manifest.scripts } : undefined;
-  // npm turns a root binding.gyp into an install script unless the package has its own.
-  if (files.some((f) => f.path === 'binding.gyp') && !scripts?.install && !scripts?.preinstall && manifest.gypfile !== false) {
+  // npm turns a root *.gyp into an install script unless the package has its own.
+  if (files.some((f) => !f.path.includes('/') && f.path.endsWith('.gyp')) && !scripts?.install && !scripts?.preinstall && manifest.gypfile !== false) {
     manifest.scripts = { ...(scripts ?? {}), install: 'node-gyp rebuild' };
     manifest.gypfile = true;
   }
@@ -74,7 +74,7 @@ export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
     if (tagged !== version) throw new StockadeError('VALIDATION_FAILED', [`dist-tag "${tag}" points to ${tagged}, not the published version ${version}`]);
   }
   const manifest = normalizeManifest(pkgJson, contents.files);
-  if (input.claimed) assertManifestMatches(input.claimed, manifest);
+  if (input.claimed) assertManifestMatches(input.claimed, manifest, { files: contents.files });
 
   const scripts = isObject(manifest.scripts) ? manifest.scripts : {};
   const record: NpmVersionRecord = {

@@ -105,7 +105,7 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
   let unpackedSize = 0;
   let lastEntry: string | undefined;
   let manifestEntry: { raw: string; chunks: Buffer[] } | undefined;
-  let readme: { priority: number; chunks: Buffer[]; size: number } | undefined;
+  let readme: { priority: number; chunks: Buffer[]; size: number; truncated: boolean } | undefined;
 
   const onEntry = (entry: ReadEntry, ignored: boolean): void => {
     const raw = entry.path;
@@ -124,7 +124,9 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
       const target = entry.linkpath ?? '';
       checkLinkTarget(raw, target, type);
       if (path === '') {
-        throw new StockadeError('UNSAFE_ARCHIVE', [`${type} ${quote(raw)} sits at the top level, where npm puts the package folder`]);
+        throw new StockadeError('UNSAFE_ARCHIVE', [
+          `${type} ${quote(raw)} sits at the top level, where npm puts the package folder`,
+        ]);
       }
       links.push({ raw, path, target, type });
     }
@@ -162,9 +164,9 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
       return;
     }
     if (type === 'file' && !path.includes('/') && README_NAME.test(path)) {
-      const priority = MARKDOWN_README.test(path) ? 2 : path.length === 6 ? 1 : 0;
+      const priority = MARKDOWN_README.test(path) ? 2 : /^readme$/i.test(path) ? 1 : 0;
       if (readme === undefined || priority > readme.priority) {
-        const current = { priority, chunks: [] as Buffer[], size: 0 };
+        const current = { priority, chunks: [] as Buffer[], size: 0, truncated: size > opts.maxReadmeBytes };
         readme = current;
         entry.on('data', (chunk: Buffer) => {
           const room = opts.maxReadmeBytes - current.size;
@@ -204,7 +206,7 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
     files,
   };
   if (readme !== undefined) {
-    result.readme = decodeTruncated(Buffer.concat(readme.chunks), readme.size >= opts.maxReadmeBytes);
+    result.readme = decodeTruncated(Buffer.concat(readme.chunks), readme.truncated);
   }
   return result;
 }
@@ -221,9 +223,9 @@ function gunzip(data: Buffer, limits: TarballLimits): Buffer {
     if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
       const why =
         budget === limits.maxUnpackedBytes
-          ? `the limit for unpacked packages`
-          : `a compression ratio above ${limits.maxRatio}:1 for a ${data.length}-byte tarball`;
-      throw new StockadeError('UNSAFE_ARCHIVE', [`decompresses to more than ${budget} bytes (${why}); likely a decompression bomb`]);
+          ? 'the limit for unpacked packages'
+          : `a compression ratio above ${limits.maxRatio}:1 for a ${data.length}-byte tarball: likely a decompression bomb`;
+      throw new StockadeError('UNSAFE_ARCHIVE', [`decompresses to more than ${budget} bytes (${why})`]);
     }
     throw new StockadeError('INVALID_ARCHIVE', [`corrupt gzip data (${(error as Error).message})`]);
   }
