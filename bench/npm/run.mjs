@@ -121,6 +121,9 @@ function machineInfo() {
   };
 }
 
+/** Microseconds on the monotonic clock, the one V8 stamps .cpuprofile samples with. */
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
 /** One scenario against one system: a plain GET to check the answer, then load from a child process. */
 async function measure(system, scenario, auth, opts) {
   const url = `${system.registryUrl}${scenario.path}`;
@@ -132,16 +135,20 @@ async function measure(system, scenario, auth, opts) {
     env: cleanEnv(),
   });
   let cpuBefore = null;
+  let fromUs = null;
   child.stdout.on('data', (chunk) => {
-    if (cpuBefore === null && chunk.toString('utf8').includes('"phase":"measuring"')) cpuBefore = cpuSnapshot(system.child.pid);
+    if (cpuBefore !== null || !chunk.toString('utf8').includes('"phase":"measuring"')) return;
+    cpuBefore = cpuSnapshot(system.child.pid);
+    fromUs = nowUs();
   });
   const { stdout } = await finished(child, `load on ${url}`);
+  const toUs = nowUs();
   const cpu = cpuBetween(cpuBefore, cpuSnapshot(system.child.pid));
   const result = JSON.parse(stdout.trim().split('\n').pop());
   // What the machine did besides the server and the generator: other jobs skew the numbers.
   const cpuPct = cpu && { server: cpu.processPct, generator: result.generatorCpuPct, other: Math.max(0, cpu.machinePct - (cpu.processPct ?? 0) - result.generatorCpuPct) };
   delete result.generatorCpuPct;
-  return { ...result, cpuPct, responseBytes: body.length, contentType: probe.headers.get('content-type') };
+  return { ...result, cpuPct, responseBytes: body.length, contentType: probe.headers.get('content-type'), window: { fromUs, toUs } };
 }
 
 /** Other jobs on a 2-core machine halve the numbers: measure how busy it is, optionally wait. */
@@ -237,7 +244,8 @@ async function main() {
     await system.stop();
     if (system.id === 'stockade' && profileDir) {
       const file = newestProfile(profileDir);
-      profile = file ? summarizeProfile(file) : null;
+      const windows = rows.map((r) => ({ label: r.label, ...r.results.stockade?.window })).filter((w) => w.fromUs);
+      profile = file ? summarizeProfile(file, { windows }) : null;
     }
   }
 

@@ -10,10 +10,15 @@ const MAX_INPUT = 64 * 1024;
 export async function readNewPassword(options: { fromStdin: boolean; stdin: NodeJS.ReadStream; stderr: NodeJS.WriteStream }): Promise<string> {
   const { stdin, stderr } = options;
   if (options.fromStdin || !stdin.isTTY) return readPasswordFromStdin(stdin);
-  const first = await promptHidden(stdin, stderr, 'new password: ');
-  const second = await promptHidden(stdin, stderr, 'repeat it: ');
-  if (first !== second) throw new CliError('the two passwords differ');
-  return first;
+  const terminal = openHiddenInput(stdin, stderr);
+  try {
+    const first = await terminal.ask('new password: ');
+    const second = await terminal.ask('repeat it: ');
+    if (first !== second) throw new CliError('the two passwords differ');
+    return first;
+  } finally {
+    terminal.close();
+  }
 }
 
 export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promise<string> {
@@ -29,30 +34,54 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promi
   return password;
 }
 
-/** Reads one line from a terminal in raw mode, echoing nothing. */
-function promptHidden(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, prompt: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    stderr.write(prompt);
-    let value = '';
-    const finish = (error: Error | null) => {
+/**
+ * Reads lines from a terminal in raw mode, echoing nothing. Raw mode is on before the first
+ * prompt and stays on until close(), so keys typed ahead of a prompt are never echoed either.
+ */
+function openHiddenInput(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream) {
+  let pending: string[] = [];
+  let line = '';
+  let waiting: { resolve: (value: string) => void; reject: (error: Error) => void } | null = null;
+
+  const answer = (error: Error | null) => {
+    const w = waiting;
+    const value = line;
+    waiting = null;
+    line = '';
+    stderr.write('\n');
+    if (error) w?.reject(error);
+    else w?.resolve(value);
+  };
+  const pump = () => {
+    while (waiting && pending.length > 0) {
+      const ch = pending.shift() as string;
+      if (ch === '\r' || ch === '\n') answer(null);
+      else if (ch === '\u0003') answer(new CliError('interrupted', 130, 'INTERRUPTED'));
+      else if (ch === '\u0004') answer(line === '' ? new CliError('no password entered') : null);
+      else if (ch === '\u007f' || ch === '\b') line = [...line].slice(0, -1).join('');
+      else if (ch >= ' ') line += ch;
+    }
+  };
+  const onData = (chunk: Buffer | string) => {
+    pending = pending.concat([...(typeof chunk === 'string' ? chunk : chunk.toString('utf8'))]);
+    pump();
+  };
+
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  return {
+    ask(prompt: string): Promise<string> {
+      stderr.write(prompt);
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        pump();
+      });
+    },
+    close() {
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
-      stderr.write('\n');
-      if (error) reject(error);
-      else resolve(value);
-    };
-    const onData = (chunk: Buffer | string) => {
-      for (const ch of typeof chunk === 'string' ? chunk : chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return finish(null);
-        if (ch === '\u0003') return finish(new CliError('interrupted', 130, 'INTERRUPTED'));
-        if (ch === '\u0004') return finish(value === '' ? new CliError('no password entered') : null);
-        if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
-        else if (ch >= ' ') value += ch;
-      }
-    };
-    stdin.setRawMode(true);
-    stdin.on('data', onData);
-    stdin.resume();
-  });
+    },
+  };
 }

@@ -34,9 +34,9 @@ const repoCreate: Command = {
     if (ctx.options.public === true && ctx.options.private === true) throw new UsageError('give --public or --private, not both');
     const visibility = ctx.options.public === true ? 'public' : 'private';
     const description = stringOption(ctx.options, 'description');
-    const { repo, urls } = await withServices(ctx.configFile, ctx.env, async ({ config, domain, formatNames }) => {
+    const { repo, urls } = await withServices(ctx.configFile, ctx.env, async ({ config, domain }) => {
       const repo = await domain.repos.create(cliActor(), { owner, name, visibility, ...(description === undefined ? {} : { description }) });
-      return { repo, urls: registryUrls(serverBaseUrl(config, stringOption(ctx.options, 'url')), repo, formatNames) };
+      return { repo, urls: await registryUrls(serverBaseUrl(config, stringOption(ctx.options, 'url')), repo) };
     });
     ctx.out.result({ ...repo, registries: urls }, () => `created ${repo.visibility} repository ${repo.path}\n${describe(repo, urls)}`);
     return 0;
@@ -75,10 +75,10 @@ const repoShow: Command = {
   examples: ['stockade repo show acme/web', 'stockade repo show acme/web --url https://packages.example.com'],
   async run(ctx) {
     const { owner, name } = parseRepoPath(arg(ctx, 0));
-    const { repo, urls } = await withServices(ctx.configFile, ctx.env, async ({ config, domain, formatNames }) => {
+    const { repo, urls } = await withServices(ctx.configFile, ctx.env, async ({ config, domain }) => {
       const repo = await domain.repos.get(owner, name);
       if (!repo) throw new StockadeError('NOT_FOUND', [`repository ${owner}/${name}`]);
-      return { repo, urls: registryUrls(serverBaseUrl(config, stringOption(ctx.options, 'url')), repo, formatNames) };
+      return { repo, urls: await registryUrls(serverBaseUrl(config, stringOption(ctx.options, 'url')), repo) };
     });
     ctx.out.result({ ...repo, registries: urls }, () => describe(repo, urls));
     return 0;

@@ -8,8 +8,6 @@ import type { Domain } from '../domain/index.js';
 export interface LocalServices {
   config: Config;
   domain: Domain;
-  /** Names of the formats the server serves, e.g. `npm`. */
-  formatNames: string[];
 }
 
 /**
@@ -21,11 +19,11 @@ export async function withServices<T>(configFile: string | undefined, env: NodeJ
   const config = loadConfig({ file: configFile, env });
   // Logs go to stderr so that stdout stays the command's result.
   const logger = pino({ level: config.log.level }, pino.destination(2));
-  // Loaded on demand: help and push need neither the database drivers nor the server.
-  const [{ openServices }, { formats }] = await Promise.all([import('../server/start.js'), import('../formats/list.js')]);
+  // Loaded on demand: help and push need no database driver.
+  const { openServices } = await import('../server/services.js');
   const { domain } = await openServices(config, logger);
   try {
-    return await fn({ config, domain, formatNames: formats.map((f) => f.name) });
+    return await fn({ config, domain });
   } finally {
     await domain.close();
   }
@@ -54,8 +52,10 @@ export function serverBaseUrl(config: Config, explicit: string | undefined): str
 }
 
 /** Client URL of every format a repository serves, e.g. `{ npm: 'http://…/acme/web/npm/' }`. */
-export function registryUrls(base: string, repo: { owner: string; name: string }, formatNames: string[]): Record<string, string> {
+export async function registryUrls(base: string, repo: { owner: string; name: string }): Promise<Record<string, string>> {
+  // The format plugins are heavy to load; only the commands that print URLs need their names.
+  const { formats } = await import('../formats/list.js');
   const urls: Record<string, string> = {};
-  for (const format of formatNames) urls[format] = `${base}/${repo.owner}/${repo.name}/${format}/`;
+  for (const format of formats) urls[format.name] = `${base}/${repo.owner}/${repo.name}/${format.name}/`;
   return urls;
 }

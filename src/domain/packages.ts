@@ -121,6 +121,20 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     };
   }
 
+  /**
+   * Whether a version is live, was unpublished, or never existed. Publishing checks this before it
+   * stores any bytes; the unique constraint still settles races between concurrent publishes.
+   */
+  async function versionState(ref: PackageRef, version: string): Promise<'exists' | 'retired' | null> {
+    const packageId = await findId(db, ref);
+    if (packageId === null) return null;
+    const [live, retired] = await Promise.all([
+      db.selectFrom('versions').select('id').where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst(),
+      db.selectFrom('retired_versions').select('version').where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst(),
+    ]);
+    return live ? 'exists' : retired ? 'retired' : null;
+  }
+
   /** A file by its name within a package, for downloads. */
   async function findFile(ref: PackageRef, filename: string): Promise<(StoredFile & { version: string }) | null> {
     const row = await db
@@ -319,12 +333,19 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
   }
 
   async function listNames(repo: RepoInfo, format?: string) {
-    let q = db.selectFrom('packages').select(['format', 'name', 'updated_at']).where('repo_id', '=', repo.id).orderBy('format').orderBy('name');
+    let q = db
+      .selectFrom('packages')
+      .select(['format', 'name', 'updated_at'])
+      .where('repo_id', '=', repo.id)
+      // A package whose versions were all unpublished keeps its row (retired versions) but is gone for readers.
+      .where((eb) => eb.exists(eb.selectFrom('versions').select('versions.id').whereRef('versions.package_id', '=', 'packages.id')))
+      .orderBy('format')
+      .orderBy('name');
     if (format) q = q.where('format', '=', format);
     return q.execute();
   }
 
-  return { load, findFile, publish, setDistTag, removeDistTag, deprecate, unpublish, search, listNames };
+  return { load, versionState, findFile, publish, setDistTag, removeDistTag, deprecate, unpublish, search, listNames };
 }
 
 export type Packages = ReturnType<typeof createPackages>;

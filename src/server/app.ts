@@ -4,7 +4,9 @@ import { StockadeError } from '../errors.js';
 import { formats } from '../formats/list.js';
 import { pingDatabase } from '../store/db/migrations.js';
 import { registerApi } from './api/index.js';
+import type { Socket } from 'node:net';
 import { authenticate } from '../http/auth.js';
+import { decodeRequestBody } from '../http/body-encoding.js';
 import type { ServerContext } from '../http/context.js';
 import { logError, toStockadeError } from '../http/errors.js';
 
@@ -28,6 +30,7 @@ export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: L
     http: { maxHeaderSize: config.server.maxHeaderSize },
     routerOptions: { maxParamLength: 1000, ignoreDuplicateSlashes: true },
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   });
   const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, log: app.log };
 
@@ -45,6 +48,8 @@ export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: L
       );
     });
   }
+
+  app.addHook('preParsing', async (request, _reply, payload) => decodeRequestBody(request, payload));
 
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     const error = toStockadeError(raw, config.server.bodyLimit);
@@ -75,4 +80,24 @@ export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: L
     await app.register(async (scope) => format.routes(scope, ctx), { prefix: `/:owner/:repo/${format.name}` });
   }
   return app;
+}
+
+/**
+ * Answers requests Node's HTTP parser rejects before any route sees them (oversized or malformed
+ * headers). The body carries both the message npm prints and our code, as the route is unknown.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const mapped =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new StockadeError('HEADERS_TOO_LARGE')
+      : new StockadeError('BAD_REQUEST', ['malformed HTTP request']);
+  const body = JSON.stringify({ error: mapped.message, code: mapped.code });
+  const reason = mapped.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${mapped.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

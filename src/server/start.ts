@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { createDomain, type Domain } from '../domain/index.js';
+import type { Domain } from '../domain/index.js';
 import { systemActor } from '../domain/audit.js';
-import { createBlobStore } from '../store/blobs/index.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import { openDatabase } from '../store/db/connect.js';
 import { buildServer } from './app.js';
+import { openServices } from './services.js';
+
+export { openServices } from './services.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -18,14 +19,6 @@ export interface RunningServer {
   /** Set on the first start of an empty installation: the generated admin password, shown once. */
   initialAdminPassword: string | null;
   close(): Promise<void>;
-}
-
-/** Opens storage, migrates, and returns the services without listening (for the CLI and tests). */
-export async function openServices(config: Config, logger: Logger) {
-  const handle = await openDatabase(config.database);
-  const domain = await createDomain(handle, config, { onError: (error) => logger.warn({ err: error }, 'change notifications interrupted') });
-  const blobs = createBlobStore(config.blobs);
-  return { domain, blobs };
 }
 
 /**

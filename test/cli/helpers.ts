@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Domain } from '../../src/domain/index.js';
-import { openServices } from '../../src/server/start.js';
+import { openServices } from '../../src/server/services.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

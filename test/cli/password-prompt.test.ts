@@ -58,6 +58,14 @@ test('on a terminal the password is asked twice, without echo', { skip: !hasScri
   await cli.withDomain((domain) => domain.accounts.authenticate('tty-user', 'Violet-Lamp-X-99'));
 });
 
+test('on a terminal both answers may be typed ahead at the first prompt', { skip: !hasScript && 'util-linux script is not installed' }, async () => {
+  const result = await onTerminal(cli, ['user', 'password', 'tty-user'], [['new password: ', 'Orange-Bell-31\rOrange-Bell-31\r']]);
+  assert.equal(result.code, 0, result.output);
+  assert.match(result.output, /password of tty-user changed/);
+  assert.ok(!result.output.includes('Orange'), `the password was echoed: ${JSON.stringify(result.output)}`);
+  await cli.withDomain((domain) => domain.accounts.authenticate('tty-user', 'Orange-Bell-31'));
+});
+
 test('on a terminal two different answers are refused', { skip: !hasScript && 'util-linux script is not installed' }, async () => {
   const result = await onTerminal(cli, ['user', 'password', 'tty-user'], [
     ['new password: ', 'Green-Door-55\r'],

@@ -12,17 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { type Sandbox, assertFailed, assertOk, createSandbox, describeRun, writePackage } from './clients.js';
-import {
-  type TarEntry,
-  blobFiles,
-  buildTgz,
-  http,
-  integrityOf,
-  packageTgz,
-  packageUrl,
-  publishBody,
-  rawRequest,
-} from './registry.js';
+import { blobFiles, http, packageUrl, publishBody, rawRequest } from './registry.js';
+import { type TarEntry, buildTgz, integrityOf, packageTgz } from './tarballs.js';
 
 type PkgJson = Record<string, unknown> & { name: string; version: string };
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { systemActor } from '../../src/domain/audit.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import {
@@ -22,7 +23,8 @@ import {
   writePackage,
   writeProject,
 } from './clients.js';
-import { http, integrityOf, packageTgz, packageUrl, publishBody } from './registry.js';
+import { http, packageUrl, publishBody } from './registry.js';
+import { integrityOf, packageTgz } from './tarballs.js';
 
 interface Lockfile {
   lockfileVersion: number;
@@ -197,16 +199,24 @@ describe('npm 11 client', () => {
     assert.deepEqual(doc['dist-tags'], { latest: '1.1.0' });
   });
 
+  it('npm publish --tag beta leaves latest alone', async () => {
+    const result = assertOk(
+      await admin.npm(['publish', '--tag', 'beta'], { cwd: await writePackage(path.join(admin.root, 'src', 'util-beta'), { name: 'e2e-util', version: '2.0.0-beta.1' }) }),
+    );
+    assert.match(result.stdout, /\+ e2e-util@2\.0\.0-beta\.1/);
+    assert.deepEqual((await packument('e2e-util'))['dist-tags'], { latest: '1.1.0', beta: '2.0.0-beta.1' });
+  });
+
   it('npm dist-tag add, ls and rm', async () => {
     const add = assertOk(await admin.npm(['dist-tag', 'add', 'e2e-util@1.0.0', 'stable'], { cwd: admin.root }));
     assert.match(add.stdout, /\+stable: e2e-util@1\.0\.0/);
     const ls = assertOk(await admin.npm(['dist-tag', 'ls', 'e2e-util'], { cwd: admin.root }));
-    assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['latest: 1.1.0', 'stable: 1.0.0']);
+    assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['beta: 2.0.0-beta.1', 'latest: 1.1.0', 'stable: 1.0.0']);
     const byTag = await http('GET', `${registry}e2e-util/stable`);
     assert.equal(byTag.json?.version, '1.0.0');
     const rm = assertOk(await admin.npm(['dist-tag', 'rm', 'e2e-util', 'stable'], { cwd: admin.root }));
     assert.match(rm.stdout, /-stable: e2e-util@1\.0\.0/);
-    assert.deepEqual((await packument('e2e-util'))['dist-tags'], { latest: '1.1.0' });
+    assert.deepEqual((await packument('e2e-util'))['dist-tags'], { latest: '1.1.0', beta: '2.0.0-beta.1' });
   });
 
   it('npm deprecate sets a message npm view shows, and "" clears it', async () => {
@@ -262,7 +272,7 @@ describe('npm 11 client', () => {
     assert.equal(again.json?.code, 'VERSION_REUSED');
   });
 
-  it('npm login (npm 11 default: web login, falls back to the couch flow) then whoami', async () => {
+  it('npm login (npm 11 default: web login, falls back to the couch flow), whoami, logout', async () => {
     const fresh = await sandbox('npm-login');
     const login = await fresh.npm(['login', '--loglevel=verbose'], {
       cwd: fresh.root,
@@ -280,6 +290,12 @@ describe('npm 11 client', () => {
     assert.match(npmrc, new RegExp(`^${nerfDart(registry).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:_authToken=stk_\\S+$`, 'm'));
     const whoami = assertOk(await fresh.npm(['whoami'], { cwd: fresh.root }));
     assert.equal(whoami.stdout.trim(), 'admin');
+
+    // npm logout revokes the token on the server (DELETE /-/user/token/…) and forgets it.
+    const token = /:_authToken=(\S+)/.exec(npmrc)?.[1] as string;
+    assertOk(await fresh.npm(['logout'], { cwd: fresh.root }));
+    assert.doesNotMatch(await readFile(fresh.npmrc, 'utf8'), /_authToken/);
+    assert.equal((await http('GET', `${registry}-/whoami`, { token })).status, 401, 'the logged-out token is revoked');
   });
 
   it('npm login --auth-type=legacy goes straight to the couch flow; a wrong password is E401', async () => {
@@ -378,6 +394,13 @@ describe('npm 11 client', () => {
   });
 
   it('npm audit on an installed project completes', async () => {
+    // npm sends the bulk advisory request gzip-compressed (`content-encoding: gzip`).
+    const bulk = await http('POST', `${registry}-/npm/v1/security/advisories/bulk`, {
+      rawBody: gzipSync(JSON.stringify({ 'e2e-util': ['1.0.0'] })),
+      headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' },
+    });
+    assert.equal(bulk.status, 200, bulk.text);
+    assert.deepEqual(bulk.json, {});
     const consumer = await sandbox('npm-audit');
     // `--audit` overrides the sandbox npmrc's audit=false; npm POSTs the bulk advisory request gzip'd.
     const result = await consumer.npm(['audit', '--audit'], { cwd: consumerDir });

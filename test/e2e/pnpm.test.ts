@@ -22,7 +22,8 @@ import {
   writePackage,
   writeProject,
 } from './clients.js';
-import { http, integrityOf, packageUrl } from './registry.js';
+import { http, packageUrl } from './registry.js';
+import { integrityOf } from './tarballs.js';
 
 describe('pnpm 10 client', () => {
   let server: TestServer;

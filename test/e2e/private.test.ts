@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { systemActor } from '../../src/domain/audit.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { type Sandbox, assertFailed, assertOk, createSandbox, describeRun, indexSource, writePackage, writeProject } from './clients.js';
-import { http, packageTgz, packageUrl, publishBody } from './registry.js';
+import { http, packageUrl, publishBody } from './registry.js';
+import { packageTgz } from './tarballs.js';
 
 interface Lockfile {
   packages: Record<string, { resolved?: string; integrity?: string }>;

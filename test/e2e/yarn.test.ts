@@ -26,7 +26,7 @@ import {
   writePackage,
   writeProject,
 } from './clients.js';
-import { integrityOf } from './registry.js';
+import { integrityOf } from './tarballs.js';
 
 describe('yarn classic 1.22 client', () => {
   let server: TestServer;

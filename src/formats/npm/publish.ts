@@ -90,8 +90,11 @@ export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
   if (typeof npmVersion === 'string') record.npmVersion = npmVersion.slice(0, 64);
   if (typeof nodeVersion === 'string') record.nodeVersion = nodeVersion.slice(0, 64);
 
-  const digests = await ctx.blobs.put(input.data);
   const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
+  const state = await ctx.domain.packages.versionState(ref, version);
+  if (state === 'exists') throw new StockadeError('VERSION_EXISTS', [name, version]);
+  if (state === 'retired') throw new StockadeError('VERSION_REUSED', [name, version]);
+  const digests = await ctx.blobs.put(input.data);
   const filename = tarballFileName(name, version);
   await ctx.domain.packages.publish(input.actor, ref, {
     version,

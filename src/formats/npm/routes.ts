@@ -84,7 +84,9 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   app.setErrorHandler((raw, request, reply) => {
     const error = toStockadeError(raw, ctx.config.server.bodyLimit);
     logError(request, raw, error);
-    if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="stockade"');
+    // npm replaces the message of a 401 that names an auth scheme with canned advice; that
+    // advice ("log in again") only fits a bad token, so other 401s go out with our own message.
+    if (error.code === 'INVALID_TOKEN') reply.header('www-authenticate', 'Bearer realm="stockade"');
     return sendJson(reply, error.status, { error: error.message, code: error.code });
   });
 
@@ -346,7 +348,10 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const tokens = await domain.tokens.list(principal.userId);
       const objects = tokens.map((t) => ({
         key: String(t.id),
+        id: String(t.id),
+        name: t.name,
         token: t.display,
+        expires: t.expiresAt,
         readonly: !t.scopes.includes('write') && !t.scopes.includes('admin'),
         cidr_whitelist: null,
         created: t.createdAt,
@@ -358,13 +363,30 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const body = isObject(request.body) ? request.body : {};
       if (typeof body.password !== 'string') throw new StockadeError('VALIDATION_FAILED', ['creating a token needs your password']);
       await domain.accounts.authenticate(principal.userName, body.password);
+      if (Array.isArray(body.cidr_whitelist) && body.cidr_whitelist.length > 0) {
+        throw new StockadeError('VALIDATION_FAILED', ['address (CIDR) restrictions on tokens are not supported yet']);
+      }
       const readonly = body.readonly === true;
+      const name = typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 200) : `npm token create${readonly ? ' (read-only)' : ''}`;
+      // npm sends the lifetime in days.
+      const days = typeof body.expires === 'number' && Number.isFinite(body.expires) && body.expires > 0 ? body.expires : null;
       const { secret, token } = await domain.tokens.create(actorOf(request), {
         userId: principal.userId,
-        name: `npm token create${readonly ? ' (read-only)' : ''}`,
+        name,
         scopes: readonly ? ['read'] : ['read', 'write'],
+        expiresAt: days ? new Date(Date.now() + days * 86_400_000).toISOString() : null,
       });
-      return sendJson(reply, 201, { token: secret, key: String(token.id), readonly, cidr_whitelist: null, created: token.createdAt, updated: token.createdAt });
+      return sendJson(reply, 201, {
+        token: secret,
+        key: String(token.id),
+        id: String(token.id),
+        name: token.name,
+        readonly,
+        cidr_whitelist: null,
+        created: token.createdAt,
+        updated: token.createdAt,
+        ...(token.expiresAt ? { expires: token.expiresAt } : {}),
+      });
     }
     if (request.method === 'DELETE' && rest[0] === 'token' && rest[1]) {
       const id = Number(rest[1]);

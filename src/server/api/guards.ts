@@ -59,12 +59,14 @@ export function repoNotFound(owner: string, name: string): StockadeError {
  * Resolves a repository and checks `action` on it, the way the format routes do: a missing
  * repository and one the caller may not see give the same answer (401 anonymous, else 404).
  */
-export async function repoFor(ctx: ServerContext, request: FastifyRequest, path: { owner: string; repo: string }, action: RepoAction): Promise<RepoInfo> {
-  const repo = await ctx.domain.repos.get(path.owner, path.repo);
-  if (!repo) throw request.principal ? repoNotFound(path.owner, path.repo) : new StockadeError('AUTH_REQUIRED');
-  const decision = await ctx.domain.access.decide(request.principal, action, repo);
-  if (decision === 'ok') return repo;
-  if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
-  if (decision === 'hidden') throw repoNotFound(path.owner, path.repo);
-  throw new StockadeError('FORBIDDEN', [`you may not ${action === 'read' ? 'read' : action === 'write' ? 'publish to' : 'administer'} ${repo.path}`]);
+export function createRepoGuard(ctx: ServerContext) {
+  return async function repoFor(request: FastifyRequest, path: { owner: string; repo: string }, action: RepoAction): Promise<RepoInfo> {
+    const repo = await ctx.domain.repos.get(path.owner, path.repo);
+    if (!repo) throw request.principal ? repoNotFound(path.owner, path.repo) : new StockadeError('AUTH_REQUIRED');
+    const decision = await ctx.domain.access.decide(request.principal, action, repo);
+    if (decision === 'ok') return repo;
+    if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
+    if (decision === 'hidden') throw repoNotFound(path.owner, path.repo);
+    throw new StockadeError('FORBIDDEN', [`you may not ${action === 'read' ? 'read' : action === 'write' ? 'publish to' : 'administer'} ${repo.path}`]);
+  };
 }

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { StockadeError } from '../../errors.js';
 import { findFormat, formats } from '../../formats/list.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, repoFor } from './guards.js';
+import { type ApiApp, createRepoGuard } from './guards.js';
 import { Nullable, RepoParams, Timestamp } from './schemas.js';
 
 const tags = ['packages'];
@@ -38,6 +38,7 @@ const PackageDetail = Type.Object({
 
 export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
   const { packages } = ctx.domain;
+  const repoFor = createRepoGuard(ctx);
 
   app.get(
     '/repos/:owner/:repo/packages',
@@ -52,15 +53,16 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
       },
     },
     async (request) => {
-      const repo = await repoFor(ctx, request, request.params, 'read');
+      const repo = await repoFor(request, request.params, 'read');
       const rows = await packages.listNames(repo, request.query.format);
       return rows.map((row) => ({ format: row.format, name: row.name, updatedAt: row.updated_at }));
     },
   );
 
-  async function packageDetail(request: FastifyRequest, path: { owner: string; repo: string }, formatName: string, name: string) {
+  async function packageDetail(request: FastifyRequest, path: { owner: string; repo: string; format: string; name: string }) {
+    const { format: formatName, name } = path;
     // The repository check comes first: nothing about a hidden repository's packages may show.
-    const repo = await repoFor(ctx, request, path, 'read');
+    const repo = await repoFor(request, path, 'read');
     const format = findFormat(formatName);
     const pkg = format ? await packages.load({ repo, format: format.name, name }) : null;
     if (!format || !pkg || pkg.versions.length === 0) throw new StockadeError('NOT_FOUND', [`package ${formatName}/${name} in ${repo.path}`]);
@@ -85,10 +87,7 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
         response: { 200: PackageDetail },
       },
     },
-    async (request) => {
-      const { owner, repo, format, name } = request.params;
-      return packageDetail(request, { owner, repo }, format, name);
-    },
+    async (request) => packageDetail(request, request.params),
   );
 
   app.get(
@@ -104,7 +103,7 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
     },
     async (request) => {
       const { owner, repo, format, scope, name } = request.params;
-      return packageDetail(request, { owner, repo }, format, `${scope}/${name}`);
+      return packageDetail(request, { owner, repo, format, name: `${scope}/${name}` });
     },
   );
 }

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { StockadeError } from '../../errors.js';
 import { actorOf } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, authenticated, repoFor, requireScope, requireUser } from './guards.js';
+import { type ApiApp, authenticated, createRepoGuard, requireScope, requireUser } from './guards.js';
 import { Name, NoContent, Repo, RepoParams, Visibility } from './schemas.js';
 
 const tags = ['repos'];
@@ -10,6 +10,7 @@ const Description = Type.String({ maxLength: 1000 });
 
 export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
   const { accounts, repos, access } = ctx.domain;
+  const repoFor = createRepoGuard(ctx);
 
   app.post(
     '/repos',
@@ -60,7 +61,7 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
   app.get(
     '/repos/:owner/:repo',
     { schema: { tags, operationId: 'getRepo', summary: 'A repository', params: RepoParams, response: { 200: Repo } } },
-    async (request) => repoFor(ctx, request, request.params, 'read'),
+    async (request) => repoFor(request, request.params, 'read'),
   );
 
   app.patch(
@@ -76,7 +77,7 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
       },
     },
     async (request) => {
-      const repo = await repoFor(ctx, request, request.params, 'admin');
+      const repo = await repoFor(request, request.params, 'admin');
       const { visibility, description } = request.body;
       return repos.update(actorOf(request), repo, { ...(visibility ? { visibility } : {}), ...(description !== undefined ? { description } : {}) });
     },
@@ -86,7 +87,7 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
     '/repos/:owner/:repo',
     { schema: { tags, operationId: 'deleteRepo', summary: 'Delete a repository and its packages (repository admins)', params: RepoParams, response: { 204: NoContent } } },
     async (request, reply) => {
-      const repo = await repoFor(ctx, request, request.params, 'admin');
+      const repo = await repoFor(request, request.params, 'admin');
       await repos.remove(actorOf(request), repo);
       return reply.code(204).send(null);
     },

@@ -5,7 +5,7 @@ import { StockadeError } from '../../errors.js';
 import { formats } from '../../formats/list.js';
 import { actorOf } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, repoFor } from './guards.js';
+import { type ApiApp, createRepoGuard } from './guards.js';
 import { RepoParams, withErrorResponse } from './schemas.js';
 
 /** How much of the file each format sees when asked whether it claims it (magic numbers, tar headers). */
@@ -31,6 +31,7 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
   // Only this scope reads raw bodies; the limit is the server's, stated here so it cannot drift.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.config.server.bodyLimit }, (_request, body, done) => done(null, body));
 
+  const repoFor = createRepoGuard(ctx);
   const targets = new WeakMap<FastifyRequest, RepoInfo>();
 
   app.put(
@@ -38,7 +39,7 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
     {
       // Checked before the body is read, so a refused caller cannot make the server buffer a file.
       onRequest: async (request) => {
-        targets.set(request, await repoFor(ctx, request, request.params, 'write'));
+        targets.set(request, await repoFor(request, request.params, 'write'));
       },
       schema: {
         tags: ['packages'],

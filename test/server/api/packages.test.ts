@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { systemActor } from '../../../src/domain/audit.js';
 import { type TestServer, startTestServer } from '../../helpers/server.js';
 import { type ApiClient, apiClient, assertError, assertStatus, npmTarball, sha256 } from './api-client.js';
 
@@ -63,6 +64,16 @@ describe('REST API: packages', () => {
     it('filters by format', async () => {
       assert.equal((await api.get<Summary[]>('/repos/acme/private/packages?format=npm', member)).body.length, 3);
       assert.deepEqual((await api.get<Summary[]>('/repos/acme/private/packages?format=pypi', member)).body, []);
+    });
+
+    it('leaves out packages whose versions were all unpublished', async () => {
+      await put('acme/public', { name: 'short-lived', version: '1.0.0' });
+      const repo = await server.domain.repos.get('acme', 'public');
+      assert.ok(repo);
+      await server.domain.packages.unpublish(systemActor, { repo, format: 'npm', name: 'short-lived' }, null, (a, b) => a.localeCompare(b));
+      const answer = await api.get<Summary[]>('/repos/acme/public/packages');
+      assert.ok(!answer.body.some((p) => p.name === 'short-lived'), answer.text);
+      assertError(await api.get('/repos/acme/public/packages/npm/short-lived'), 404, 'NOT_FOUND');
     });
 
     it('serves public repositories to anonymous callers', async () => {
