@@ -16,7 +16,7 @@ export const REFERENCE = {
 };
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
-const ms = (n) => (n === undefined || n === null ? '-' : `${n} ms`);
+const ms = (n) => (n === undefined || n === null ? '-' : `${n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n)} ms`);
 
 function cell(measurement) {
   if (!measurement) return 'not run';
@@ -43,9 +43,9 @@ export function formatTable(systems, rows, install) {
       const r = install[s.id];
       if (!r) return 'not run';
       if (r.error) return `failed: ${r.error}`.slice(0, 34);
-      return `median ${int(r.median)} ms (${r.runs.join(', ')})`;
+      return `${int(r.median)} ms (${r.runs.join(' / ')})`;
     };
-    lines.push('cold npm install, 20 deps'.padEnd(first) + systems.map((s) => text(s).padEnd(width)).join(''));
+    lines.push('cold npm install, 20 deps (median)'.padEnd(first) + systems.map((s) => text(s).padEnd(width)).join(''));
   }
   return lines.join('\n');
 }

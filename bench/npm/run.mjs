@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { MANY, TARBALL, TEN, buildFixtures, tarballFile } from './fixtures.mjs';
 import { timeInstalls } from './install-timing.mjs';
 import { cpuBetween, cpuSnapshot, machineBusy } from './cpu.mjs';
-import { cleanEnv, cleanup, finished, installCleanupHandlers, makeTempDir, spawnTracked, wasInterrupted } from './processes.mjs';
+import { cleanEnv, cleanup, finished, installCleanupHandlers, makeTempDir, spawnTracked, useNice, wasInterrupted } from './processes.mjs';
 import { formatProfile, summarizeProfile } from './profile-summary.mjs';
 import { REFERENCE, TARGETS, checkTargets, formatCpuTable, formatTable, formatTargets } from './report.mjs';
 import { captureStatic, seed, verifySeed } from './seed.mjs';
@@ -28,11 +28,13 @@ const USAGE = `usage: npm run bench:npm -- [options]
   --duration S       seconds measured per scenario (default 8)
   --warmup S         seconds of unmeasured load before each (default 2)
   --connections N    concurrent connections (default 50)
+  --generator G      wrk (default; Debian's, apt-get installed if missing) or autocannon
   --install-runs N   timed cold npm installs per system (default 3)
   --systems LIST     subset of ${SYSTEM_IDS.join(',')}
   --scenarios LIST   subset of full-10,abbrev-500,tarball-52k
   --skip-install     leave out the npm install timing
   --wait-idle S      wait up to S seconds for other jobs on the machine to finish first (default 0)
+  --nice=N           run the servers, generator and npm at this nice value (e.g. --nice=-10, needs root)
   --profile          run Stockade under --cpu-prof and print its top self-time functions
   --no-save          do not write bench/results/npm-<date>.json`;
 
@@ -42,11 +44,13 @@ function options() {
       duration: { type: 'string', default: '8' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
+      generator: { type: 'string', default: 'wrk' },
       'install-runs': { type: 'string', default: '3' },
       systems: { type: 'string', default: SYSTEM_IDS.join(',') },
       scenarios: { type: 'string' },
       'skip-install': { type: 'boolean', default: false },
       'wait-idle': { type: 'string', default: '0' },
+      nice: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'no-save': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -61,6 +65,8 @@ function options() {
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number, got ${values[name]}`);
     return n;
   };
+  if (!['wrk', 'autocannon'].includes(values.generator)) throw new Error(`--generator must be wrk or autocannon, got ${values.generator}`);
+  if (values.nice !== undefined && !/^-?\d+$/.test(values.nice)) throw new Error(`--nice must be an integer, got ${values.nice}`);
   const systems = values.systems.split(',').map((s) => s.trim());
   for (const s of systems) if (!SYSTEM_IDS.includes(s)) throw new Error(`unknown system "${s}" (use ${SYSTEM_IDS.join(', ')})`);
   if (systems.includes('static') && !systems.some((s) => s !== 'static')) throw new Error('the static server serves bytes captured from a registry: add stockade or verdaccio');
@@ -68,11 +74,13 @@ function options() {
     duration: number('duration'),
     warmup: number('warmup'),
     connections: number('connections'),
+    generator: values.generator,
     installRuns: Math.max(1, Math.round(number('install-runs'))),
     systems: SYSTEM_IDS.filter((s) => systems.includes(s)),
     scenarios: values.scenarios?.split(',').map((s) => s.trim()),
     install: !values['skip-install'],
     waitIdle: number('wait-idle'),
+    nice: values.nice === undefined ? null : Number.parseInt(values.nice, 10),
     profile: values.profile,
     save: !values['no-save'],
   };
@@ -98,7 +106,7 @@ function gitDescribe() {
   }
 }
 
-function machineInfo() {
+function machineInfo(generator) {
   const list = cpus();
   const npm = npmCommand();
   let npmVersion = 'unknown';
@@ -117,8 +125,45 @@ function machineInfo() {
     loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100),
     stockadeCommit: gitDescribe(),
     verdaccio: VERDACCIO_VERSION,
-    autocannon: JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version,
+    generator: generator === 'wrk' ? wrkVersion() : `autocannon ${JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version}`,
   };
+}
+
+function wrkVersion() {
+  try {
+    execFileSync('wrk', ['--version'], { encoding: 'utf8' });
+  } catch (error) {
+    // wrk prints its version and usage, then exits 1.
+    const match = /wrk (\S+)/.exec(String(error.stdout ?? ''));
+    if (match) return `wrk ${match[1]}`;
+  }
+  return 'wrk';
+}
+
+/** wrk from Debian's packages: there already, or apt-get installed when we are root. */
+async function ensureWrk(log) {
+  const has = () => {
+    try {
+      execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch (error) {
+      return error.code !== 'ENOENT';
+    }
+  };
+  if (has()) return true;
+  if (process.getuid?.() !== 0) return false;
+  const apt = async (...args) => {
+    try {
+      await finished(spawnTracked('apt-get', args, { env: cleanEnv({ DEBIAN_FRONTEND: 'noninteractive' }) }), `apt-get ${args.join(' ')}`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  log('installing wrk with apt-get …');
+  // A fresh machine may not have the package lists yet.
+  if (!(await apt('install', '-y', 'wrk')) && (await apt('update'))) await apt('install', '-y', 'wrk');
+  return has();
 }
 
 /** Microseconds on the monotonic clock, the one V8 stamps .cpuprofile samples with. */
@@ -131,7 +176,7 @@ async function measure(system, scenario, auth, opts) {
   const probe = await fetch(url, { headers: { ...headers, 'accept-encoding': 'identity' } });
   const body = Buffer.from(await probe.arrayBuffer());
   if (!probe.ok) return { error: `HTTP ${probe.status}`, detail: body.toString('utf8').slice(0, 300) };
-  const child = spawnTracked(process.execPath, [join(ROOT, 'bench/npm/load.mjs'), JSON.stringify({ url, headers, connections: opts.connections, duration: opts.duration, warmup: opts.warmup })], {
+  const child = spawnTracked(process.execPath, [join(ROOT, 'bench/npm/load.mjs'), JSON.stringify({ generator: opts.generator, url, headers, connections: opts.connections, duration: opts.duration, warmup: opts.warmup })], {
     env: cleanEnv(),
   });
   let cpuBefore = null;
@@ -172,13 +217,18 @@ function newestProfile(dir) {
 async function main() {
   const opts = options();
   installCleanupHandlers();
+  if (opts.nice !== null) useNice(opts.nice);
   const log = (line) => process.stderr.write(`${line}\n`);
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm run bench:npm does)');
 
-  const machine = machineInfo();
+  if (opts.generator === 'wrk' && !(await ensureWrk(log))) {
+    log('WARNING: wrk is not available; falling back to autocannon, which needs far more CPU per request on this machine');
+    opts.generator = 'autocannon';
+  }
+  const machine = machineInfo(opts.generator);
   machine.busyPctAtStart = await waitForIdle(opts.waitIdle, log);
   log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}, npm ${machine.npm}`);
-  log('the load generator (autocannon, one process) runs on the same machine and competes with the server for the cores');
+  log(`the load generator (${machine.generator}, one thread) runs on the same machine and competes with the server for the cores`);
 
   let started = performance.now();
   const packages = buildFixtures();
@@ -253,7 +303,8 @@ async function main() {
   const out = [];
   out.push('');
   out.push(`npm registry benchmark: ${machine.cores} cores (${machine.cpu}), node ${machine.node}, npm ${machine.npm}, stockade ${machine.stockadeCommit}`);
-  out.push(`autocannon ${machine.autocannon}: ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up + ${opts.duration} s per cell; the generator shares the ${machine.cores} cores with the server`);
+  out.push(`${machine.generator}: ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up + ${opts.duration} s per cell; the generator shares the ${machine.cores} cores with the server`);
+  if (opts.nice !== null) out.push(`servers, generator and npm ran at nice ${opts.nice}`);
   out.push('');
   out.push(formatTable(systems, rows, install));
   out.push('');
@@ -284,7 +335,7 @@ async function main() {
     const results = {
       date: new Date().toISOString(),
       machine,
-      settings: { connections: opts.connections, pipelining: 1, durationS: opts.duration, warmupS: opts.warmup, installRuns: opts.installRuns, profiled: opts.profile },
+      settings: { generator: machine.generator, connections: opts.connections, pipelining: 1, durationS: opts.duration, warmupS: opts.warmup, installRuns: opts.installRuns, nice: opts.nice, profiled: opts.profile },
       targets: TARGETS,
       reference: REFERENCE,
       seedingMs: seeding,

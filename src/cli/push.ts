@@ -114,13 +114,18 @@ async function upload(options: { url: URL; token: string; file: string; size: nu
       });
       request.on('response', (response) => {
         answered = true;
-        // An early answer (bad token, missing repository) means the rest of the file is not wanted.
-        if (sent < size) {
+        // An early answer (bad token, missing repository) means the rest of the file is not wanted,
+        // and the half-sent request can never finish: drop its connection once the answer is read.
+        const early = sent < size;
+        if (early) {
           source.unpipe(counter);
           source.destroy();
         }
         readBody(response).then(
-          (body) => resolve({ status: response.statusCode ?? 0, ...(response.statusMessage ? { statusMessage: response.statusMessage } : {}), body }),
+          (body) => {
+            if (early) request.destroy();
+            resolve({ status: response.statusCode ?? 0, ...(response.statusMessage ? { statusMessage: response.statusMessage } : {}), body });
+          },
           (error: Error) => reject(new CliError(`connection to ${url.origin} lost while reading the answer: ${error.message}`)),
         );
       });

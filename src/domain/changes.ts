@@ -68,7 +68,6 @@ export async function createChangeBus(options: {
   // SQLite bumps data_version on a connection when another connection commits a write.
   const sqlite = options.sqlite ?? null;
   let dataVersion = sqlite ? (sqlite.pragma('data_version', { simple: true }) as number) : 0;
-  let nextPoll = 0;
 
   return {
     publish(topic, key) {
@@ -79,9 +78,6 @@ export async function createChangeBus(options: {
     },
     poll() {
       if (!sqlite) return;
-      const now = Date.now();
-      if (now < nextPoll) return;
-      nextPoll = now + 20;
       const current = sqlite.pragma('data_version', { simple: true }) as number;
       if (current !== dataVersion) {
         dataVersion = current;

@@ -121,6 +121,18 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     };
   }
 
+  /** The package's revision (bumped on every change), or null when it does not exist: a cheap freshness check. */
+  async function currentRev(ref: PackageRef): Promise<number | null> {
+    const row = await db
+      .selectFrom('packages')
+      .select('rev')
+      .where('repo_id', '=', ref.repo.id)
+      .where('format', '=', ref.format)
+      .where('name', '=', ref.name)
+      .executeTakeFirst();
+    return row ? Number(row.rev) : null;
+  }
+
   /**
    * Whether a version is live, was unpublished, or never existed. Publishing checks this before it
    * stores any bytes; the unique constraint still settles races between concurrent publishes.
@@ -345,7 +357,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     return q.execute();
   }
 
-  return { load, versionState, findFile, publish, setDistTag, removeDistTag, deprecate, unpublish, search, listNames };
+  return { load, currentRev, versionState, findFile, publish, setDistTag, removeDistTag, deprecate, unpublish, search, listNames };
 }
 
 export type Packages = ReturnType<typeof createPackages>;

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type CliFixture, createCliFixture, errorLine } from './helpers.js';
+import { type CliFixture, createCliFixture, errorLine, seed } from './helpers.js';
 
 let cli: CliFixture;
 before(async () => {
   cli = await createCliFixture();
-  // A few entries to chain: user.create, repo.create, token.create.
-  for (const args of [['user', 'create', 'alice'], ['repo', 'create', 'alice/web'], ['token', 'create', '--user', 'alice']]) {
-    const result = await cli.run(args, { input: 'Correct-Horse-42\n' });
-    assert.equal(result.code, 0, result.stderr);
-  }
+  // Entries to chain: user.create, repo.create, and the CLI's own token.create.
+  await seed(cli, { users: ['alice'], repos: ['alice/web'] });
+  const token = await cli.run(['token', 'create', '--user', 'alice']);
+  assert.equal(token.code, 0, token.stderr);
 });
 after(async () => {
   await cli?.drop();
@@ -26,8 +25,8 @@ test('audit verify passes on an intact chain', async () => {
 test('audit verify names the first tampered entry and exits 1', async () => {
   const ids = await cli.withDomain(async (domain) => {
     const rows = await domain.db.selectFrom('audit_log').select('id').orderBy('id').execute();
-    // Rewrite history: the repository was "never" created by this actor.
-    await domain.db.updateTable('audit_log').set({ details: '{"visibility":"public"}' }).where('id', '=', rows[1]?.id ?? -1).execute();
+    // Rewrite history: the public repository was "created" private.
+    await domain.db.updateTable('audit_log').set({ details: '{"visibility":"private"}' }).where('id', '=', rows[1]?.id ?? -1).execute();
     return rows.map((r) => r.id);
   });
   const tampered = ids[1];

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { systemActor } from '../../src/domain/audit.js';
 import type { Domain } from '../../src/domain/index.js';
 import { openServices } from '../../src/server/services.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -98,6 +99,24 @@ export async function createCliFixture(): Promise<CliFixture> {
 export async function cliFixtureForServer(config: Config): Promise<CliFixture> {
   const configFile = await writeCliConfig(config);
   return fixtureFor(configFile, async () => undefined);
+}
+
+export const SEED_PASSWORD = 'Correct-Horse-42';
+
+/** Creates what a test needs in-process (spawning the CLI for setup would only cost time). */
+export async function seed(cli: CliFixture, what: { users?: string[]; orgs?: [name: string, admin: string][]; repos?: string[] }): Promise<void> {
+  await cli.withDomain(async (domain) => {
+    for (const name of what.users ?? []) await domain.accounts.createUser(systemActor, { name, password: SEED_PASSWORD });
+    for (const [name, admin] of what.orgs ?? []) {
+      const user = await domain.accounts.getUser(admin);
+      if (!user) throw new Error(`seed: no user ${admin}`);
+      await domain.accounts.createOrg(systemActor, { name, adminUserId: user.id });
+    }
+    for (const path of what.repos ?? []) {
+      const [owner, name] = path.split('/') as [string, string];
+      await domain.repos.create(systemActor, { owner, name, visibility: 'public' });
+    }
+  });
 }
 
 /** stderr must be exactly one `stockade: …` line. */

@@ -100,6 +100,13 @@ test('push prints the server message when the server refuses', async () => {
   assert.equal(badToken.code, 1);
   assert.equal(errorLine(badToken), 'stockade: invalid, expired or revoked token');
 
+  // Refused before the body is read: the CLI stops sending and still reports the server's answer.
+  const big = path.join(work, 'big-1.0.0.tgz');
+  await writeFile(big, randomBytes(32 * 1024 * 1024));
+  const earlyRefusal = await cli.run(['push', 'acme/web', big], { env: { ...env, STOCKADE_TOKEN: 'stk_not-a-real-token' } });
+  assert.equal(earlyRefusal.code, 1);
+  assert.equal(errorLine(earlyRefusal), 'stockade: invalid, expired or revoked token');
+
   const otherRepo = await cli.run(['push', 'acme/nope', file], { env });
   assert.equal(otherRepo.code, 1);
   assert.match(errorLine(otherRepo), /not found/);

@@ -59,10 +59,18 @@ export function createPackumentCache(options: { changes: ChangeBus; format: stri
   return {
     key: (repoId: number, name: string) => `${repoId}:${options.format}:${name}`,
 
-    /** Returns the cached package (null = known missing), or loads it with `load`. */
-    async get(key: string, load: () => Promise<StoredPackage | null>): Promise<Entry> {
+    /**
+     * Returns the cached package (null = known missing), or loads it with `load`. With `currentRev`
+     * (several nodes share the database) a hit is served only if its revision is still current, so
+     * a client never reads an older document from one node after writing through another.
+     */
+    async get(key: string, load: () => Promise<StoredPackage | null>, currentRev?: () => Promise<number | null>): Promise<Entry> {
       const hit = entries.get(key);
-      if (hit && hit.expires > Date.now()) return hit;
+      if (hit && hit.expires > Date.now()) {
+        if (!currentRev) return hit;
+        const rev = await currentRev();
+        if (rev === (hit.pkg?.rev ?? null)) return hit;
+      }
       const seen = generation;
       const pkg = await load();
       const entry: Entry = { pkg, expires: Date.now() + ttlMs, docs: new Map() };

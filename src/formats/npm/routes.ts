@@ -84,9 +84,11 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   app.setErrorHandler((raw, request, reply) => {
     const error = toStockadeError(raw, ctx.config.server.bodyLimit);
     logError(request, raw, error);
-    // npm replaces the message of a 401 that names an auth scheme with canned advice; that
-    // advice ("log in again") only fits a bad token, so other 401s go out with our own message.
-    if (error.code === 'INVALID_TOKEN') reply.header('www-authenticate', 'Bearer realm="stockade"');
+    // npm turns the scheme named here into its advice: Bearer → "log in again", Basic →
+    // "incorrect or missing password" (what a failed `npm login` should say).
+    if (error.status === 401) {
+      reply.header('www-authenticate', error.code === 'INVALID_CREDENTIALS' ? 'Basic realm="stockade"' : 'Bearer realm="stockade"');
+    }
     return sendJson(reply, error.status, { error: error.message, code: error.code });
   });
 
@@ -128,8 +130,11 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   const registryUrl = (request: FastifyRequest, repo: RepoInfo) => `${baseUrl(ctx.config, request)}/${repo.path}/npm`;
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
 
+  // On PostgreSQL other nodes may have changed a package a moment ago: check its revision.
+  const sharedDatabase = domain.dialect === 'postgres';
   async function loadCached(repo: RepoInfo, name: string) {
-    return cache.get(cache.key(repo.id, name), () => domain.packages.load(ref(repo, name)));
+    const r = ref(repo, name);
+    return cache.get(cache.key(repo.id, name), () => domain.packages.load(r), sharedDatabase ? () => domain.packages.currentRev(r) : undefined);
   }
 
   /** A package with at least one version, or NOT_FOUND. */

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type CliFixture, createCliFixture, errorLine, seed } from './helpers.js';
+
+let cli: CliFixture;
+before(async () => {
+  cli = await createCliFixture();
+  await seed(cli, { users: ['alice'], orgs: [['acme', 'alice']] });
+});
+after(async () => {
+  await cli?.drop();
+});
+
+test('repo create makes a public repository and shows its npm URL', async () => {
+  const result = await cli.run(['repo', 'create', 'acme/web', '--public', '--description', 'web team packages']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^created public repository acme\/web\n/);
+  assert.match(result.stdout, /npm registry +http:\/\/127\.0\.0\.1:8080\/acme\/web\/npm\/$/m);
+});
+
+test('repositories are private unless --public', async () => {
+  const result = await cli.run(['repo', 'create', 'alice/secret', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const repo = JSON.parse(result.stdout) as { path: string; visibility: string };
+  assert.equal(repo.path, 'alice/secret');
+  assert.equal(repo.visibility, 'private');
+});
+
+test('repo create refuses duplicates, unknown owners and bad paths', async () => {
+  const duplicate = await cli.run(['repo', 'create', 'acme/web']);
+  assert.equal(duplicate.code, 1);
+  assert.equal(errorLine(duplicate), 'stockade: repository acme/web already exists');
+  const noOwner = await cli.run(['repo', 'create', 'nobody/web']);
+  assert.equal(noOwner.code, 1);
+  assert.equal(errorLine(noOwner), 'stockade: owner nobody not found');
+  const badPath = await cli.run(['repo', 'create', 'acme']);
+  assert.equal(badPath.code, 2);
+  assert.match(errorLine(badPath), /not a repository path of the form owner\/name/);
+  const both = await cli.run(['repo', 'create', 'acme/x', '--public', '--private']);
+  assert.equal(both.code, 2);
+});
+
+test('repo list, filtered by owner', async () => {
+  const all = await cli.run(['repo', 'list', '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.deepEqual(
+    (JSON.parse(all.stdout) as { path: string }[]).map((r) => r.path),
+    ['acme/web', 'alice/secret'],
+  );
+  const acme = await cli.run(['repo', 'list', '--owner', 'acme']);
+  assert.equal(acme.code, 0, acme.stderr);
+  const lines = acme.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[1] ?? '', /^acme\/web\s+public\s+\S+\s+web team packages$/);
+});
+
+test('repo show names the registry URL from --url, else the config', async () => {
+  const shown = await cli.run(['repo', 'show', 'acme/web', '--json']);
+  assert.equal(shown.code, 0, shown.stderr);
+  const repo = JSON.parse(shown.stdout) as { visibility: string; description: string; registries: Record<string, string> };
+  assert.equal(repo.visibility, 'public');
+  assert.equal(repo.description, 'web team packages');
+  assert.deepEqual(repo.registries, { npm: 'http://127.0.0.1:8080/acme/web/npm/' });
+
+  const withUrl = await cli.run(['repo', 'show', 'acme/web', '--url', 'https://packages.example.com/']);
+  assert.match(withUrl.stdout, /^npm registry +https:\/\/packages\.example\.com\/acme\/web\/npm\/$/m);
+
+  const fromEnv = await cli.run(['repo', 'show', 'acme/web', '--json'], { env: { STOCKADE_SERVER_PUBLIC_URL: 'https://pkg.example.org' } });
+  assert.equal((JSON.parse(fromEnv.stdout) as { registries: Record<string, string> }).registries.npm, 'https://pkg.example.org/acme/web/npm/');
+});
+
+test('repo show of a missing repository fails', async () => {
+  const result = await cli.run(['repo', 'show', 'acme/nope']);
+  assert.equal(result.code, 1);
+  assert.equal(errorLine(result), 'stockade: repository acme/nope not found');
+});
