@@ -11,12 +11,12 @@ const LATEST = DEP_VERSIONS[DEP_VERSIONS.length - 1];
  * project folder, an empty cache and npmrc files of its own (nothing from the user's setup),
  * from spawning npm to its exit.
  */
-async function installOnce(registryUrl) {
+async function installOnce(registryUrl, depCount = DEP_COUNT) {
   const dir = makeTempDir('stockade-bench-install-');
   try {
     const project = join(dir, 'project');
     mkdirSync(project);
-    const dependencies = Object.fromEntries(Array.from({ length: DEP_COUNT }, (_, i) => [depName(i), '^1.0.0']));
+    const dependencies = Object.fromEntries(Array.from({ length: depCount }, (_, i) => [depName(i), '^1.0.0']));
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'install-bench', version: '1.0.0', private: true, dependencies }, null, 2));
     writeFileSync(join(dir, 'npmrc'), `registry=${registryUrl}\n`);
     writeFileSync(join(dir, 'global-npmrc'), '');
@@ -43,7 +43,7 @@ async function installOnce(registryUrl) {
     const child = spawnTracked(npm.command, args, { cwd: project, env: cleanEnv({ npm_config_update_notifier: 'false' }) });
     await finished(child, `npm install from ${registryUrl}`);
     const ms = performance.now() - started;
-    for (let i = 0; i < DEP_COUNT; i++) {
+    for (let i = 0; i < depCount; i++) {
       const installed = JSON.parse(readFileSync(join(project, 'node_modules', depName(i), 'package.json'), 'utf8'));
       if (installed.version !== LATEST) throw new Error(`npm installed ${depName(i)}@${installed.version}, expected ${LATEST}`);
     }
@@ -53,11 +53,14 @@ async function installOnce(registryUrl) {
   }
 }
 
-/** One untimed run to warm the server (and the OS file cache for npm itself), then `runs` timed ones. */
-export async function timeInstalls(registryUrl, runs) {
-  await installOnce(registryUrl);
+/**
+ * One untimed run to warm the server (and the OS file cache for npm itself), then `runs` timed
+ * ones. With `depCount` 0 nothing is fetched: that is npm's own floor on this machine.
+ */
+export async function timeInstalls(registryUrl, runs, depCount = DEP_COUNT) {
+  await installOnce(registryUrl, depCount);
   const times = [];
-  for (let i = 0; i < runs; i++) times.push(await installOnce(registryUrl));
+  for (let i = 0; i < runs; i++) times.push(await installOnce(registryUrl, depCount));
   const sorted = [...times].sort((a, b) => a - b);
   return { runs: times, median: sorted[Math.floor(sorted.length / 2)] };
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MANY, TARBALL, TEN, buildFixtures, tarballFile } from './fixtures.mjs';
@@ -35,6 +35,7 @@ const USAGE = `usage: npm run bench:npm -- [options]
   --skip-install     leave out the npm install timing
   --wait-idle S      wait up to S seconds for other jobs on the machine to finish first (default 0)
   --nice=N           run the servers, generator and npm at this nice value (e.g. --nice=-10, needs root)
+  --stockade-dist D  the build of Stockade to run (default dist; e.g. a patched copy to compare)
   --profile          run Stockade under --cpu-prof and print its top self-time functions
   --no-save          do not write bench/results/npm-<date>.json`;
 
@@ -52,6 +53,7 @@ function options() {
       'wait-idle': { type: 'string', default: '0' },
       nice: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'stockade-dist': { type: 'string', default: 'dist' },
       'no-save': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -82,6 +84,7 @@ function options() {
     waitIdle: number('wait-idle'),
     nice: values.nice === undefined ? null : Number.parseInt(values.nice, 10),
     profile: values.profile,
+    stockadeDist: values['stockade-dist'],
     save: !values['no-save'],
   };
 }
@@ -219,7 +222,8 @@ async function main() {
   installCleanupHandlers();
   if (opts.nice !== null) useNice(opts.nice);
   const log = (line) => process.stderr.write(`${line}\n`);
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm run bench:npm does)');
+  const mainJs = resolve(ROOT, opts.stockadeDist, 'cli/main.js');
+  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` (npm run bench:npm does)`);
 
   if (opts.generator === 'wrk' && !(await ensureWrk(log))) {
     log('WARNING: wrk is not available; falling back to autocannon, which needs far more CPU per request on this machine');
@@ -238,7 +242,7 @@ async function main() {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const registries = [];
   const starts = [];
-  if (opts.systems.includes('stockade')) starts.push(startStockade({ root: ROOT, profileDir }));
+  if (opts.systems.includes('stockade')) starts.push(startStockade({ mainJs, profileDir }));
   if (opts.systems.includes('verdaccio')) starts.push(ensureVerdaccio(ROOT).then((installDir) => startVerdaccio({ installDir })));
   registries.push(...(await Promise.all(starts)));
   for (const r of registries) log(`${r.label} listening at ${r.registryUrl} (pid ${r.child.pid})`);
@@ -299,6 +303,13 @@ async function main() {
     }
   }
 
+  // The part of every install figure that no registry can remove.
+  let npmFloor = null;
+  if (install) {
+    npmFloor = await timeInstalls(systems[0].registryUrl, opts.installRuns, 0).catch((error) => ({ error: error.message }));
+    log(`npm install of a project without dependencies: ${npmFloor.error ?? `median ${npmFloor.median} ms (${npmFloor.runs.join(', ')} ms)`}`);
+  }
+
   const checks = systems.some((s) => s.id === 'stockade') ? checkTargets(rows, install) : [];
   const out = [];
   out.push('');
@@ -307,6 +318,9 @@ async function main() {
   if (opts.nice !== null) out.push(`servers, generator and npm ran at nice ${opts.nice}`);
   out.push('');
   out.push(formatTable(systems, rows, install));
+  if (npmFloor && !npmFloor.error) {
+    out.push(`npm's own floor: the same install of a project with no dependencies takes ${npmFloor.median.toLocaleString('en-US')} ms (${npmFloor.runs.join(' / ')})`);
+  }
   out.push('');
   out.push('CPU during each measurement, % of one core (server / load generator / everything else):');
   out.push(formatCpuTable(systems, rows));
@@ -335,6 +349,7 @@ async function main() {
     const results = {
       date: new Date().toISOString(),
       machine,
+      stockadeDist: opts.stockadeDist,
       settings: { generator: machine.generator, connections: opts.connections, pipelining: 1, durationS: opts.duration, warmupS: opts.warmup, installRuns: opts.installRuns, nice: opts.nice, profiled: opts.profile },
       targets: TARGETS,
       reference: REFERENCE,
@@ -342,6 +357,7 @@ async function main() {
       staticBytesFrom: systems.find((s) => s.id === 'static')?.bytesFrom ?? null,
       scenarios: rows.map((r) => ({ id: r.id, label: r.label, authenticated: r.auth, path: r.scenario.path, accept: r.scenario.accept, results: r.results })),
       npmInstall: install,
+      npmInstallNoDependencies: npmFloor,
       checks,
       profile,
     };

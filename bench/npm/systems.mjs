@@ -77,18 +77,18 @@ function basic(user, password) {
 }
 
 /**
- * Stockade from the built dist/, as `stockade serve` in its own process, on a fresh SQLite data
+ * Stockade from a build (`mainJs` = dist/cli/main.js), as `stockade serve` in its own process, on a fresh SQLite data
  * folder. The first start prints the generated admin password (`--json`); with it we create a
  * public repository `admin/bench` and a read/write token through the REST API.
  */
-export async function startStockade({ root, profileDir }) {
+export async function startStockade({ mainJs, profileDir }) {
   const dir = makeTempDir('stockade-bench-');
   const configPath = join(dir, 'stockade.yaml');
   // JSON is valid YAML.
   const config = { dataDir: join(dir, 'data'), server: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' } };
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawnTracked(process.execPath, [...nodeArgs, join(root, 'dist/cli/main.js'), 'serve', '--json', '--config', configPath], {
+  const child = spawnTracked(process.execPath, [...nodeArgs, mainJs, 'serve', '--json', '--config', configPath], {
     cwd: dir,
     env: cleanEnv({ NODE_ENV: 'production', STOCKADE_SERVER_REQUEST_LOGGING: 'false' }),
   });

@@ -35,9 +35,18 @@ export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: L
   const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, log: app.log };
 
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  // Callback-style hooks: these run on every request, and the common case needs no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
     ctx.domain.changes.poll();
-    request.principal = await authenticate(ctx.domain, request.headers.authorization);
+    const header = request.headers.authorization;
+    if (!header) return done();
+    authenticate(ctx.domain, header).then(
+      (principal) => {
+        request.principal = principal;
+        done();
+      },
+      (error: Error) => done(error),
+    );
   });
   if (config.server.requestLogging) {
     app.addHook('onResponse', async (request, reply) => {
@@ -49,7 +58,14 @@ export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: L
     });
   }
 
-  app.addHook('preParsing', async (request, _reply, payload) => decodeRequestBody(request, payload));
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    if (!request.headers['content-encoding']) return done(null, payload);
+    try {
+      done(null, decodeRequestBody(request, payload));
+    } catch (error) {
+      done(error as Error);
+    }
+  });
 
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     const error = toStockadeError(raw, config.server.bodyLimit);
