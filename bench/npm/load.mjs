@@ -109,4 +109,6 @@ async function measureAutocannon() {
 }
 
 const result = options.generator === 'autocannon' ? await measureAutocannon() : await measureWrk();
+result.rps = Math.round(result.rps * 10) / 10;
+result.bytesPerSecond = Math.round(result.bytesPerSecond);
 process.stdout.write(`${JSON.stringify(result)}\n`);

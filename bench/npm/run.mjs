@@ -355,7 +355,15 @@ async function main() {
       reference: REFERENCE,
       seedingMs: seeding,
       staticBytesFrom: systems.find((s) => s.id === 'static')?.bytesFrom ?? null,
-      scenarios: rows.map((r) => ({ id: r.id, label: r.label, authenticated: r.auth, path: r.scenario.path, accept: r.scenario.accept, results: r.results })),
+      scenarios: rows.map((r) => ({
+        id: r.id,
+        label: r.label,
+        authenticated: r.auth,
+        path: r.scenario.path,
+        accept: r.scenario.accept,
+        // The measurement windows only serve to slice the CPU profile.
+        results: Object.fromEntries(Object.entries(r.results).map(([id, { window: _window, ...m }]) => [id, m])),
+      })),
       npmInstall: install,
       npmInstallNoDependencies: npmFloor,
       checks,

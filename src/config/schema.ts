@@ -44,6 +44,8 @@ const blobsSchema = z
     kind: z.literal('fs').default('fs'),
     /** Folder for package files; relative paths are resolved against `dataDir`. */
     root: z.string().min(1).default('blobs'),
+    /** Bytes of small, frequently downloaded files kept in memory per node (0 turns it off). */
+    memoryCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
   })
   .strict();
 

@@ -66,8 +66,10 @@ export async function createChangeBus(options: {
   await listen();
 
   // SQLite bumps data_version on a connection when another connection commits a write.
-  const sqlite = options.sqlite ?? null;
-  let dataVersion = sqlite ? (sqlite.pragma('data_version', { simple: true }) as number) : 0;
+  // A prepared statement: `db.pragma()` would compile the statement again on every request.
+  const dataVersionQuery = options.sqlite ? options.sqlite.prepare('PRAGMA data_version').pluck() : null;
+  let dataVersion = dataVersionQuery ? (dataVersionQuery.get() as number) : 0;
+  let lastPoll = 0;
 
   return {
     publish(topic, key) {
@@ -77,8 +79,13 @@ export async function createChangeBus(options: {
       }
     },
     poll() {
-      if (!sqlite) return;
-      const current = sqlite.pragma('data_version', { simple: true }) as number;
+      if (!dataVersionQuery) return;
+      // The pragma costs a shared-memory read; once per millisecond bounds that cost under load
+      // while another process's write is still seen by the next request after it.
+      const now = Date.now();
+      if (now === lastPoll) return;
+      lastPoll = now;
+      const current = dataVersionQuery.get() as number;
       if (current !== dataVersion) {
         dataVersion = current;
         emitAll();

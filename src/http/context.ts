@@ -2,12 +2,15 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Domain } from '../domain/index.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { BlobMemoryCache } from '../store/blobs/memory-cache.js';
 
 /** What every route plugin receives. */
 export interface ServerContext {
   config: Config;
   domain: Domain;
   blobs: BlobStore;
+  /** Small downloads served from memory; shared by every format on this node. */
+  blobCache: BlobMemoryCache;
   log: FastifyBaseLogger;
 }
 

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { StockadeError } from '../errors.js';
 import { formats } from '../formats/list.js';
+import { createBlobMemoryCache } from '../store/blobs/memory-cache.js';
 import { pingDatabase } from '../store/db/migrations.js';
 import { registerApi } from './api/index.js';
 import type { Socket } from 'node:net';
@@ -19,7 +20,7 @@ export function sendApiError(reply: FastifyReply, error: StockadeError): Fastify
     .send(JSON.stringify({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }));
 }
 
-export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: Logger }): Promise<FastifyInstance> {
+export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache'> & { logger: Logger }): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -32,7 +33,8 @@ export async function buildServer(deps: Omit<ServerContext, 'log'> & { logger: L
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
   });
-  const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, log: app.log };
+  const blobCache = createBlobMemoryCache(deps.blobs, { maxBytes: config.blobs.memoryCacheBytes });
+  const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, log: app.log };
 
   app.decorateRequest('principal', null);
   // Callback-style hooks: these run on every request, and the common case needs no promise.

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoAction } from '../../domain/access.js';
 import type { Role } from '../../domain/accounts.js';
-import type { PackageRef, StoredPackage } from '../../domain/packages.js';
+import type { PackageRef, StoredFile, StoredPackage } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import { actorOf, requirePrincipal } from '../../http/auth.js';
@@ -21,6 +21,8 @@ interface NpmPath {
   query: URLSearchParams;
 }
 
+const NO_QUERY = new URLSearchParams();
+
 function parsePath(request: FastifyRequest, owner: string, repo: string): NpmPath {
   const raw = request.raw.url ?? '/';
   const queryAt = raw.indexOf('?');
@@ -30,15 +32,17 @@ function parsePath(request: FastifyRequest, owner: string, repo: string): NpmPat
   const segments: string[] = [];
   for (const part of rest.split('/')) {
     if (part === '') continue;
-    let decoded: string;
+    if (!part.includes('%')) {
+      segments.push(part);
+      continue;
+    }
     try {
-      decoded = decodeURIComponent(part);
+      segments.push(decodeURIComponent(part));
     } catch {
       throw new StockadeError('BAD_REQUEST', ['malformed percent-encoding in the path']);
     }
-    segments.push(decoded);
   }
-  return { segments, query: new URLSearchParams(queryAt < 0 ? '' : raw.slice(queryAt + 1)) };
+  return { segments, query: queryAt < 0 ? NO_QUERY : new URLSearchParams(raw.slice(queryAt + 1)) };
 }
 
 /** Splits a package name off the front: `@scope%2fname` arrives as one segment, `@scope/name` as two. */
@@ -57,8 +61,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function sendDoc(request: FastifyRequest, reply: FastifyReply, doc: RenderedDoc, contentType: string): FastifyReply {
-  reply.header('content-type', contentType).header('etag', doc.etag).header('vary', 'accept, accept-encoding, authorization');
-  reply.header('cache-control', 'private, max-age=0, must-revalidate');
+  reply.headers({
+    'content-type': contentType,
+    etag: doc.etag,
+    vary: 'accept, accept-encoding, authorization',
+    'cache-control': 'private, max-age=0, must-revalidate',
+  });
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === doc.etag)) {
     return reply.code(304).send();
@@ -173,7 +181,13 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function getTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string) {
     await guard(request, 'read', repo);
-    const file = await domain.packages.findFile(ref(repo, name), filename);
+    // The cached package lists every file, so downloads need no query of their own.
+    const entry = await loadCached(repo, name);
+    let file: StoredFile | undefined;
+    for (const version of entry.pkg?.versions ?? []) {
+      file = version.files.find((f) => f.filename === filename);
+      if (file) break;
+    }
     if (!file) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
     const etag = `"${file.sha256}"`;
     reply
@@ -184,7 +198,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     reply.header('content-length', file.size);
     if (request.method === 'HEAD') return reply.send();
-    return reply.send(await ctx.blobs.get(file.sha256));
+    const bytes = await ctx.blobCache.read(file.sha256, file.size);
+    return reply.send(bytes ?? (await ctx.blobs.get(file.sha256)));
   }
 
   // ---- writes ------------------------------------------------------------------------------

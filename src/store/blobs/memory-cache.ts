@@ -1,0 +1,38 @@
+import type { BlobStore } from './blob-store.js';
+
+/**
+ * Keeps small blobs in memory after their first read, least recently used out first. Blobs are
+ * content-addressed and immutable, so a cached copy is never stale and needs no invalidation.
+ */
+export function createBlobMemoryCache(store: BlobStore, options: { maxBytes: number; maxItemBytes?: number }) {
+  const maxItemBytes = Math.min(options.maxItemBytes ?? 1024 * 1024, options.maxBytes);
+  const entries = new Map<string, Buffer>();
+  let used = 0;
+
+  return {
+    /** The blob's bytes when it is small enough to cache (reading and caching it on a miss), else null. */
+    async read(sha256: string, size: number): Promise<Buffer | null> {
+      if (size > maxItemBytes) return null;
+      const hit = entries.get(sha256);
+      if (hit) {
+        // Re-insert to mark it as most recently used.
+        entries.delete(sha256);
+        entries.set(sha256, hit);
+        return hit;
+      }
+      const data = await store.read(sha256);
+      if (!entries.has(sha256)) {
+        entries.set(sha256, data);
+        used += data.length;
+        for (const [key, value] of entries) {
+          if (used <= options.maxBytes) break;
+          entries.delete(key);
+          used -= value.length;
+        }
+      }
+      return data;
+    },
+  };
+}
+
+export type BlobMemoryCache = ReturnType<typeof createBlobMemoryCache>;
