@@ -6,17 +6,11 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { arg, type Command, CliError, parseRepoPath, stringOption, UsageError } from './command.js';
+import type { UploadResult } from '../formats/format.js';
 import { formatBytes } from './output.js';
 
-/** What the REST API answers to an upload (201). */
-export interface UploadResponse {
-  format: string;
-  name: string;
-  version: string;
-  filename: string;
-  sha256: string;
-  size: number;
-}
+/** What the REST API answers to an upload (201): the format's own upload result. */
+export type UploadResponse = UploadResult;
 
 // Error bodies are small JSON; a larger answer is not ours and is cut off.
 const MAX_RESPONSE = 1024 * 1024;
