@@ -52,7 +52,21 @@ export function createAccess(deps: { accounts: Accounts }) {
     return 'ok';
   }
 
-  return { decide, roleOn };
+  /**
+   * Whether `principal` may read `repo`, answered from cached roles only: true, or undefined when
+   * the full (asynchronous) decision is needed. Hot read paths use it to skip promise hops.
+   */
+  function peekRead(principal: Principal | null, repo: RepoInfo): true | undefined {
+    if (repo.visibility === 'public') return true;
+    if (!principal) return undefined;
+    const token = principal.token;
+    if (token && (!token.scopes.has('read') || (token.repoId !== null && token.repoId !== repo.id))) return undefined;
+    if (principal.isAdmin) return true;
+    const role = deps.accounts.peekRole(principal.userId, repo.ownerId);
+    return role ? true : undefined;
+  }
+
+  return { decide, peekRead, roleOn };
 }
 
 export type Access = ReturnType<typeof createAccess>;

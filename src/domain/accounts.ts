@@ -163,12 +163,17 @@ export function createAccounts(deps: { db: Db; audit: AuditLog; changes: ChangeB
     return role;
   }
 
+  /** The cached role, or undefined when it would take a query. */
+  function peekRole(userId: number, ownerId: number): Role | null | undefined {
+    return roles.get(`${userId}:${ownerId}`);
+  }
+
   async function countUsers(): Promise<number> {
     const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
-  return { createUser, authenticate, getUser, getUserById, listUsers, setPassword, createOrg, getOwner, setMember, listMembers, roleOf, countUsers };
+  return { createUser, authenticate, getUser, getUserById, listUsers, setPassword, createOrg, getOwner, setMember, listMembers, roleOf, peekRole, countUsers };
 }
 
 export type Accounts = ReturnType<typeof createAccounts>;

@@ -89,6 +89,11 @@ export function createRepos(deps: { db: Db; audit: AuditLog; changes: ChangeBus 
     return repo;
   }
 
+  /** The cached repository without a query: undefined when this node has not looked it up lately. */
+  function peek(owner: string, name: string): RepoInfo | null | undefined {
+    return byPath.get(`${owner}/${name}`);
+  }
+
   async function getById(id: number): Promise<RepoInfo | null> {
     const row = await select().where('repos.id', '=', id).executeTakeFirst();
     return row ? toInfo(row) : null;
@@ -122,7 +127,7 @@ export function createRepos(deps: { db: Db; audit: AuditLog; changes: ChangeBus 
     changes.publish('package', `${repo.id}:*`);
   }
 
-  return { create, get, getById, list, update, remove };
+  return { create, get, peek, getById, list, update, remove };
 }
 
 export type Repos = ReturnType<typeof createRepos>;

@@ -84,6 +84,12 @@ export function createPackumentCache(options: { changes: ChangeBus; format: stri
       return entry;
     },
 
+    /** A fresh entry without loading anything, or undefined. */
+    peek(key: string): Entry | undefined {
+      const hit = entries.get(key);
+      return hit && hit.expires > Date.now() ? hit : undefined;
+    },
+
     /** The rendered document `variant` of an entry, rendering it once. */
     doc(entry: Entry, variant: string, render: () => unknown): RenderedDoc {
       let doc = entry.docs.get(variant);

@@ -451,7 +451,56 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   // ---- dispatch ------------------------------------------------------------------------------
 
-  async function dispatch(request: FastifyRequest, reply: FastifyReply) {
+  /**
+   * Serves a packument or tarball straight from memory when the repository, the caller's access,
+   * the package and (for tarballs) the bytes are all cached on this node: no promise hops, no
+   * query. Returns null to hand the request to the full path. Not used when several nodes share
+   * the database, where packuments are revision-checked first.
+   */
+  function serveFromMemory(request: FastifyRequest, reply: FastifyReply): FastifyReply | null {
+    if (sharedDatabase || (request.method !== 'GET' && request.method !== 'HEAD')) return null;
+    const { owner, repo: repoName } = request.params as { owner: string; repo: string };
+    const repo = domain.repos.peek(owner, repoName);
+    if (!repo || domain.access.peekRead(request.principal, repo) !== true) return null;
+    const { segments, query } = parsePath(request, owner, repoName);
+    if (segments[0] === '-') return null;
+    const taken = takeName(segments);
+    if (!taken) return null;
+    const entry = cache.peek(cache.key(repo.id, taken.name));
+    const pkg = entry?.pkg;
+    if (!entry || !pkg || pkg.versions.length === 0) return null;
+    if (taken.rest.length === 0) {
+      const url = registryUrl(request, repo);
+      const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+      const doc = cache.doc(entry, `${corgi ? 'c' : 'f'}|${url}`, () => (corgi ? renderAbbreviated(pkg, url) : renderFull(pkg, url)));
+      return sendDoc(request, reply, doc, corgi ? CORGI : 'application/json');
+    }
+    if (taken.rest[0] === '-' && taken.rest.length === 2 && request.method === 'GET') {
+      const filename = taken.rest[1];
+      for (const version of pkg.versions) {
+        const file = version.files.find((f) => f.filename === filename);
+        if (!file) continue;
+        const bytes = ctx.blobCache.peek(file.sha256);
+        if (!bytes) return null;
+        const etag = `"${file.sha256}"`;
+        reply.headers({
+          'content-type': 'application/octet-stream',
+          etag,
+          'cache-control': repo.visibility === 'public' ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable',
+          'x-checksum-sha256': file.sha256,
+        });
+        if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+        return reply.send(bytes);
+      }
+    }
+    return null;
+  }
+
+  function dispatch(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
+    return serveFromMemory(request, reply) ?? dispatchAll(request, reply);
+  }
+
+  async function dispatchAll(request: FastifyRequest, reply: FastifyReply) {
     const { owner, repo: repoName } = request.params as { owner: string; repo: string };
     const { segments, query } = parsePath(request, owner, repoName);
     const method = request.method;

@@ -10,6 +10,11 @@ export function createBlobMemoryCache(store: BlobStore, options: { maxBytes: num
   let used = 0;
 
   return {
+    /** The cached bytes, without reading anything. */
+    peek(sha256: string): Buffer | undefined {
+      return entries.get(sha256);
+    },
+
     /** The blob's bytes when it is small enough to cache (reading and caching it on a miss), else null. */
     async read(sha256: string, size: number): Promise<Buffer | null> {
       if (size > maxItemBytes) return null;
