@@ -51,6 +51,8 @@ export async function createChangeBus(options: {
         emit(message.payload.slice(0, separator) as ChangeTopic, message.payload.slice(separator + 1));
       });
       c.on('error', (error) => {
+        // After close() the client is back in the pool, which handles its errors itself.
+        if (client !== c) return;
         options.onError?.(error);
         client = null;
         c.release(error);
