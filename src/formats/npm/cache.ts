@@ -11,7 +11,7 @@ export interface RenderedDoc {
   br?: Buffer;
 }
 
-interface Entry {
+export interface CacheEntry {
   pkg: StoredPackage | null;
   expires: number;
   docs: Map<string, RenderedDoc>;
@@ -36,7 +36,7 @@ export function compressed(doc: RenderedDoc, encoding: 'gzip' | 'br'): Buffer {
 export function createPackumentCache(options: { changes: ChangeBus; format: string; ttlMs?: number; max?: number }) {
   const ttlMs = options.ttlMs ?? 60_000;
   const max = options.max ?? 5_000;
-  const entries = new Map<string, Entry>();
+  const entries = new Map<string, CacheEntry>();
   let generation = 0;
 
   options.changes.subscribe((topic, key) => {
@@ -64,7 +64,7 @@ export function createPackumentCache(options: { changes: ChangeBus; format: stri
      * (several nodes share the database) a hit is served only if its revision is still current, so
      * a client never reads an older document from one node after writing through another.
      */
-    async get(key: string, load: () => Promise<StoredPackage | null>, currentRev?: () => Promise<number | null>): Promise<Entry> {
+    async get(key: string, load: () => Promise<StoredPackage | null>, currentRev?: () => Promise<number | null>): Promise<CacheEntry> {
       const hit = entries.get(key);
       if (hit && hit.expires > Date.now()) {
         if (!currentRev) return hit;
@@ -73,7 +73,7 @@ export function createPackumentCache(options: { changes: ChangeBus; format: stri
       }
       const seen = generation;
       const pkg = await load();
-      const entry: Entry = { pkg, expires: Date.now() + ttlMs, docs: new Map() };
+      const entry: CacheEntry = { pkg, expires: Date.now() + ttlMs, docs: new Map() };
       if (seen === generation) {
         if (entries.size >= max) {
           const oldest = entries.keys().next().value;
@@ -85,13 +85,13 @@ export function createPackumentCache(options: { changes: ChangeBus; format: stri
     },
 
     /** A fresh entry without loading anything, or undefined. */
-    peek(key: string): Entry | undefined {
+    peek(key: string): CacheEntry | undefined {
       const hit = entries.get(key);
       return hit && hit.expires > Date.now() ? hit : undefined;
     },
 
     /** The rendered document `variant` of an entry, rendering it once. */
-    doc(entry: Entry, variant: string, render: () => unknown): RenderedDoc {
+    doc(entry: CacheEntry, variant: string, render: () => unknown): RenderedDoc {
       let doc = entry.docs.get(variant);
       if (!doc) {
         doc = renderDoc(render());

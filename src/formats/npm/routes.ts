@@ -7,7 +7,7 @@ import { StockadeError } from '../../errors.js';
 import { actorOf, requirePrincipal } from '../../http/auth.js';
 import { type ServerContext, baseUrl } from '../../http/context.js';
 import { logError, toStockadeError } from '../../http/errors.js';
-import { compressed, createPackumentCache, type RenderedDoc } from './cache.js';
+import { type CacheEntry, compressed, createPackumentCache, type RenderedDoc } from './cache.js';
 import { decodeAttachment } from './manifest-check.js';
 import { assertValidDistTag, assertValidPackageName, assertValidVersion } from './names.js';
 import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderVersion } from './packument.js';
@@ -158,17 +158,41 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   // ---- reads -------------------------------------------------------------------------------
 
+  /** Renders (once per cache entry) and sends the document variant the client asked for. */
+  function sendPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, entry: CacheEntry, pkg: StoredPackage, query: URLSearchParams) {
+    const url = registryUrl(request, repo);
+    // `?write=true` (npm before a write) always wants the full document.
+    const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+    const doc = cache.doc(entry, `${corgi ? 'c' : 'f'}|${url}`, () => (corgi ? renderAbbreviated(pkg, url) : renderFull(pkg, url)));
+    return sendDoc(request, reply, doc, corgi ? CORGI : 'application/json');
+  }
+
+  function findFile(pkg: StoredPackage | null, filename: string): StoredFile | undefined {
+    for (const version of pkg?.versions ?? []) {
+      const file = version.files.find((f) => f.filename === filename);
+      if (file) return file;
+    }
+    return undefined;
+  }
+
+  /** Sets the download headers; true when the client's copy is current (answer 304). */
+  function tarballHeaders(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, file: StoredFile): boolean {
+    const etag = `"${file.sha256}"`;
+    reply.headers({
+      'content-type': 'application/octet-stream',
+      etag,
+      'cache-control': `${repo.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
+      'x-checksum-sha256': file.sha256,
+    });
+    return request.headers['if-none-match'] === etag;
+  }
+
   async function getPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams) {
     await guard(request, 'read', repo);
     const entry = await loadCached(repo, name);
     const pkg = entry.pkg;
     if (!pkg || pkg.versions.length === 0) throw new StockadeError('NOT_FOUND', [`package ${name}`]);
-    const url = registryUrl(request, repo);
-    const accept = request.headers.accept ?? '';
-    // `?write=true` (npm before a write) always wants the full document.
-    const corgi = accept.includes(CORGI) && query.get('write') !== 'true';
-    const doc = cache.doc(entry, `${corgi ? 'c' : 'f'}|${url}`, () => (corgi ? renderAbbreviated(pkg, url) : renderFull(pkg, url)));
-    return sendDoc(request, reply, doc, corgi ? CORGI : 'application/json');
+    return sendPackument(request, reply, repo, entry, pkg, query);
   }
 
   async function getVersion(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, spec: string) {
@@ -182,20 +206,9 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   async function getTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string) {
     await guard(request, 'read', repo);
     // The cached package lists every file, so downloads need no query of their own.
-    const entry = await loadCached(repo, name);
-    let file: StoredFile | undefined;
-    for (const version of entry.pkg?.versions ?? []) {
-      file = version.files.find((f) => f.filename === filename);
-      if (file) break;
-    }
+    const file = findFile((await loadCached(repo, name)).pkg, filename);
     if (!file) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
-    const etag = `"${file.sha256}"`;
-    reply
-      .header('content-type', 'application/octet-stream')
-      .header('etag', etag)
-      .header('cache-control', repo.visibility === 'public' ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable')
-      .header('x-checksum-sha256', file.sha256);
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    if (tarballHeaders(request, reply, repo, file)) return reply.code(304).send();
     reply.header('content-length', file.size);
     if (request.method === 'HEAD') return reply.send();
     const bytes = await ctx.blobCache.read(file.sha256, file.size);
@@ -469,29 +482,13 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     const entry = cache.peek(cache.key(repo.id, taken.name));
     const pkg = entry?.pkg;
     if (!entry || !pkg || pkg.versions.length === 0) return null;
-    if (taken.rest.length === 0) {
-      const url = registryUrl(request, repo);
-      const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
-      const doc = cache.doc(entry, `${corgi ? 'c' : 'f'}|${url}`, () => (corgi ? renderAbbreviated(pkg, url) : renderFull(pkg, url)));
-      return sendDoc(request, reply, doc, corgi ? CORGI : 'application/json');
-    }
+    if (taken.rest.length === 0) return sendPackument(request, reply, repo, entry, pkg, query);
     if (taken.rest[0] === '-' && taken.rest.length === 2 && request.method === 'GET') {
-      const filename = taken.rest[1];
-      for (const version of pkg.versions) {
-        const file = version.files.find((f) => f.filename === filename);
-        if (!file) continue;
-        const bytes = ctx.blobCache.peek(file.sha256);
-        if (!bytes) return null;
-        const etag = `"${file.sha256}"`;
-        reply.headers({
-          'content-type': 'application/octet-stream',
-          etag,
-          'cache-control': repo.visibility === 'public' ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable',
-          'x-checksum-sha256': file.sha256,
-        });
-        if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-        return reply.send(bytes);
-      }
+      const file = findFile(pkg, taken.rest[1] as string);
+      const bytes = file && ctx.blobCache.peek(file.sha256);
+      if (!file || !bytes) return null;
+      if (tarballHeaders(request, reply, repo, file)) return reply.code(304).send();
+      return reply.send(bytes);
     }
     return null;
   }
