@@ -26,6 +26,9 @@ export const errorCatalog = {
   UNKNOWN_DIST_TAG: { status: 404, message: 'dist-tag "%s" does not exist on %s' },
   INVALID_DIST_TAG: { status: 400, message: 'invalid dist-tag "%s": %s' },
   UNPUBLISH_FORBIDDEN: { status: 403, message: 'unpublish is not allowed: %s' },
+  INVALID_POLICY: { status: 400, message: 'invalid policy: %s' },
+  PACKAGE_BLOCKED: { status: 403, message: 'blocked by the security gate: %s' },
+  PACKAGE_QUARANTINED: { status: 403, message: '%s is quarantined pending review: %s' },
   CONFLICT: { status: 409, message: 'conflict: %s' },
   REVISION_MISMATCH: { status: 409, message: 'document revision %s does not match the current revision' },
 

@@ -1,6 +1,8 @@
+import { advisoryCommands } from './advisories.js';
 import { auditCommands } from './audit.js';
 import type { Command } from './command.js';
 import { orgCommands } from './org.js';
+import { policyCommands } from './policy.js';
 import { pushCommands } from './push.js';
 import { repoCommands } from './repo.js';
 import { serveCommands } from './serve.js';
@@ -14,6 +16,8 @@ export const commands: readonly Command[] = [
   ...orgCommands,
   ...tokenCommands,
   ...repoCommands,
+  ...policyCommands,
+  ...advisoryCommands,
   ...auditCommands,
   ...pushCommands,
 ];

@@ -177,7 +177,14 @@ const push: Command = {
       throw new CliError(`server answered ${answer.status} without a JSON body`);
     }
     ctx.out.result(result, () =>
-      [`pushed ${result.format} package ${result.name}@${result.version} to ${repo.owner}/${repo.name}`, `  file    ${result.filename} (${formatBytes(result.size)})`, `  sha256  ${result.sha256}`].join('\n'),
+      [
+        result.verdict === 'quarantine'
+          ? `pushed ${result.format} package ${result.name}@${result.version} to ${repo.owner}/${repo.name}: held in quarantine until a reviewer approves it`
+          : `pushed ${result.format} package ${result.name}@${result.version} to ${repo.owner}/${repo.name}`,
+        `  file    ${result.filename} (${formatBytes(result.size)})`,
+        `  sha256  ${result.sha256}`,
+        ...result.reasons.map((r) => `  ${result.verdict === 'quarantine' ? 'held' : 'warning'}: ${r}`),
+      ].join('\n'),
     );
     return 0;
   },

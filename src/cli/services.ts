@@ -4,10 +4,12 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Actor } from '../domain/audit.js';
 import type { Domain } from '../domain/index.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
 
 export interface LocalServices {
   config: Config;
   domain: Domain;
+  blobs: BlobStore;
 }
 
 /**
@@ -21,9 +23,9 @@ export async function withServices<T>(configFile: string | undefined, env: NodeJ
   const logger = pino({ level: config.log.level }, pino.destination(2));
   // Loaded on demand: help and push need no database driver.
   const { openServices } = await import('../server/services.js');
-  const { domain } = await openServices(config, logger);
+  const { domain, blobs } = await openServices(config, logger);
   try {
-    return await fn({ config, domain });
+    return await fn({ config, domain, blobs });
   } finally {
     await domain.close();
   }

@@ -67,6 +67,20 @@ const authSchema = z
   })
   .strict();
 
+const advisoriesSchema = z
+  .object({
+    /** OSV zip that `stockade advisories sync` downloads; nothing is fetched unless this (or a URL argument) is set. */
+    syncUrl: z.string().url().nullable().default(null),
+  })
+  .strict();
+
+const gateSchema = z
+  .object({
+    /** Time budget of one analyzer on one artifact, in milliseconds; an analyzer that overruns counts as failed. */
+    analyzerTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Folder for the embedded database and blobs; created on start. */
@@ -76,6 +90,8 @@ export const configSchema = z
     blobs: blobsSchema.default({}),
     npm: npmSchema.default({}),
     auth: authSchema.default({}),
+    advisories: advisoriesSchema.default({}),
+    gate: gateSchema.default({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

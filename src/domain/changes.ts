@@ -6,7 +6,8 @@ import type pg from 'pg';
  * change also goes out through NOTIFY so the other nodes drop their copies. Caches keep a short
  * maximum age as well, so a lost notification only delays, never prevents, the update.
  */
-export type ChangeTopic = 'repo' | 'token' | 'user' | 'member' | 'package';
+export const CHANGE_TOPICS = ['repo', 'token', 'user', 'member', 'package', 'policy'] as const;
+export type ChangeTopic = (typeof CHANGE_TOPICS)[number];
 export type ChangeListener = (topic: ChangeTopic, key: string) => void;
 
 export interface ChangeBus {
@@ -33,7 +34,7 @@ export async function createChangeBus(options: {
   };
   const emitAll = () => {
     // After a lost connection we cannot know what changed: drop everything.
-    for (const topic of ['repo', 'token', 'user', 'member', 'package'] as const) emit(topic, '*');
+    for (const topic of CHANGE_TOPICS) emit(topic, '*');
   };
 
   let client: pg.PoolClient | null = null;

@@ -1,11 +1,14 @@
 import type { Config } from '../config/schema.js';
 import type { DatabaseHandle } from '../store/db/connect.js';
 import { createAccess } from './access.js';
+import { createAdvisories } from './advisories.js';
 import { createAccounts } from './accounts.js';
 import { createAuditLog } from './audit.js';
 import { createChangeBus } from './changes.js';
 import { createPackages } from './packages.js';
+import { createPolicies } from './policies.js';
 import { createRepos } from './repos.js';
+import { createScanResults } from './scan-results.js';
 import { createTokens } from './tokens.js';
 
 /** All domain services over one database; no HTTP here. */
@@ -18,6 +21,9 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
   const repos = createRepos({ db, audit, changes });
   const access = createAccess({ accounts });
   const packages = createPackages({ db, audit, changes });
+  const policies = createPolicies({ db, audit, changes });
+  const advisories = createAdvisories({ db });
+  const scanResults = createScanResults({ db });
   return {
     db,
     dialect,
@@ -28,6 +34,9 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
     repos,
     access,
     packages,
+    policies,
+    advisories,
+    scanResults,
     async close() {
       await changes.close();
       await handle.close();

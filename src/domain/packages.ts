@@ -23,12 +23,29 @@ export interface StoredFile {
   size: number;
 }
 
+export type VersionStatus = 'published' | 'quarantined';
+
+/** What the security gate decided for a version. */
+export interface GateRecord {
+  verdict: string;
+  /** Findings with the action policy gave each; JSON as the gate produced it. */
+  findings: unknown[];
+  /** Dist-tags to apply when a quarantined version is approved. */
+  pendingTags?: Record<string, string>;
+  /** Why it is quarantined, for clients that ask for it. */
+  reasons?: string[];
+  failures?: unknown[];
+  review?: { decision: 'approve'; by: string; at: string; reason: string };
+}
+
 export interface StoredVersion {
   version: string;
   metadata: Record<string, unknown>;
   deprecated: string | null;
   publisher: string;
   createdAt: string;
+  status: VersionStatus;
+  gate: GateRecord;
   files: StoredFile[];
 }
 
@@ -79,7 +96,8 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
       .execute();
   }
 
-  async function load(ref: PackageRef): Promise<StoredPackage | null> {
+  /** A package as readers see it: quarantined versions are left out unless asked for. */
+  async function load(ref: PackageRef, options: { includeQuarantined?: boolean } = {}): Promise<StoredPackage | null> {
     const pkg = await db
       .selectFrom('packages')
       .selectAll()
@@ -88,8 +106,10 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
       .where('name', '=', ref.name)
       .executeTakeFirst();
     if (!pkg) return null;
+    let versionQuery = db.selectFrom('versions').selectAll().where('package_id', '=', pkg.id).orderBy('id');
+    if (!options.includeQuarantined) versionQuery = versionQuery.where('status', '=', 'published');
     const [versions, files, tags, retired] = await Promise.all([
-      db.selectFrom('versions').selectAll().where('package_id', '=', pkg.id).orderBy('id').execute(),
+      versionQuery.execute(),
       db.selectFrom('files').selectAll().where('package_id', '=', pkg.id).orderBy('id').execute(),
       db.selectFrom('dist_tags').selectAll().where('package_id', '=', pkg.id).execute(),
       db.selectFrom('retired_versions').select('version').where('package_id', '=', pkg.id).execute(),
@@ -114,6 +134,8 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
         deprecated: v.deprecated,
         publisher: v.publisher,
         createdAt: v.created_at,
+        status: v.status,
+        gate: readGate(v),
         files: filesByVersion.get(v.id) ?? [],
       })),
       distTags,
@@ -137,29 +159,32 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
    * Whether a version is live, was unpublished, or never existed. Publishing checks this before it
    * stores any bytes; the unique constraint still settles races between concurrent publishes.
    */
-  async function versionState(ref: PackageRef, version: string): Promise<'exists' | 'retired' | null> {
+  async function versionState(ref: PackageRef, version: string): Promise<'exists' | 'quarantined' | 'retired' | null> {
     const packageId = await findId(db, ref);
     if (packageId === null) return null;
     const [live, retired] = await Promise.all([
-      db.selectFrom('versions').select('id').where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst(),
+      db.selectFrom('versions').select(['id', 'status']).where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst(),
       db.selectFrom('retired_versions').select('version').where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst(),
     ]);
-    return live ? 'exists' : retired ? 'retired' : null;
+    if (live) return live.status === 'quarantined' ? 'quarantined' : 'exists';
+    return retired ? 'retired' : null;
   }
 
   /** A file by its name within a package, for downloads. */
-  async function findFile(ref: PackageRef, filename: string): Promise<(StoredFile & { version: string }) | null> {
+  async function findFile(ref: PackageRef, filename: string): Promise<(StoredFile & { version: string; status: VersionStatus; reasons: string[] }) | null> {
     const row = await db
       .selectFrom('files')
       .innerJoin('packages', 'packages.id', 'files.package_id')
       .innerJoin('versions', 'versions.id', 'files.version_id')
-      .select(['files.filename', 'files.sha256', 'files.sha512', 'files.sha1', 'files.md5', 'files.size', 'versions.version'])
+      .select(['files.filename', 'files.sha256', 'files.sha512', 'files.sha1', 'files.md5', 'files.size', 'versions.version', 'versions.status', 'versions.verdict', 'versions.findings', 'versions.gate'])
       .where('packages.repo_id', '=', ref.repo.id)
       .where('packages.format', '=', ref.format)
       .where('packages.name', '=', ref.name)
       .where('files.filename', '=', filename)
       .executeTakeFirst();
-    return row ? { ...row, size: Number(row.size) } : null;
+    if (!row) return null;
+    const { status, verdict: _verdict, findings: _findings, gate: _gate, ...file } = row;
+    return { ...file, size: Number(row.size), status, reasons: status === 'quarantined' ? (readGate(row).reasons ?? []) : [] };
   }
 
   /**
@@ -177,9 +202,12 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
       /** A tag that must exist after the publish; set to this version when the package lacks it (npm: `latest`). */
       defaultTag?: string;
       details?: Record<string, unknown>;
+      /** The gate's decision; a quarantined version is stored invisible and its tags wait for approval. */
+      gate?: GateRecord & { status: VersionStatus };
     },
   ): Promise<void> {
     const at = nowIso();
+    const status = input.gate?.status ?? 'published';
     try {
       await db.transaction().execute(async (tx) => {
         await tx
@@ -198,7 +226,18 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
         if (retired) throw new StockadeError('VERSION_REUSED', [ref.name, input.version]);
         const version = await tx
           .insertInto('versions')
-          .values({ package_id: packageId, version: input.version, metadata: JSON.stringify(input.metadata), deprecated: null, publisher: actor.name, created_at: at })
+          .values({
+            package_id: packageId,
+            version: input.version,
+            metadata: JSON.stringify(input.metadata),
+            deprecated: null,
+            publisher: actor.name,
+            created_at: at,
+            status,
+            verdict: input.gate?.verdict ?? 'allow',
+            findings: JSON.stringify(input.gate?.findings ?? []),
+            gate: input.gate ? JSON.stringify(gateExtras(input.gate, status === 'quarantined' ? pendingTags(input) : undefined)) : null,
+          })
           .returning('id')
           .executeTakeFirstOrThrow();
         const d = input.file.digests;
@@ -206,8 +245,8 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
           .insertInto('files')
           .values({ package_id: packageId, version_id: version.id, filename: input.file.filename, sha256: d.sha256, sha512: d.sha512, sha1: d.sha1, md5: d.md5, size: d.size, created_at: at })
           .execute();
-        for (const [tag, tagged] of Object.entries(input.distTags)) await upsertTag(tx, packageId, tag, tagged);
-        if (input.defaultTag && !(input.defaultTag in input.distTags)) {
+        if (status === 'published') for (const [tag, tagged] of Object.entries(input.distTags)) await upsertTag(tx, packageId, tag, tagged);
+        if (status === 'published' && input.defaultTag && !(input.defaultTag in input.distTags)) {
           await tx
             .insertInto('dist_tags')
             .values({ package_id: packageId, tag: input.defaultTag, version: input.version, updated_at: at })
@@ -216,9 +255,15 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
         }
         await bump(tx, packageId);
         await audit.record(tx, actor, {
-          action: 'package.publish',
+          action: status === 'quarantined' ? 'package.quarantine' : 'package.publish',
           target: target(ref, input.version),
-          details: { sha256: d.sha256, size: d.size, distTags: input.distTags, ...(input.details ?? {}) },
+          details: {
+            sha256: d.sha256,
+            size: d.size,
+            distTags: input.distTags,
+            ...(input.gate ? { verdict: input.gate.verdict, reasons: input.gate.reasons ?? [] } : {}),
+            ...(input.details ?? {}),
+          },
         });
       });
     } catch (error) {
@@ -336,7 +381,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
       .where('repo_id', '=', repo.id)
       .where('format', '=', format)
       .where(sql<boolean>`lower(name) like ${pattern} escape '\\'`)
-      .where((eb) => eb.exists(eb.selectFrom('versions').select('versions.id').whereRef('versions.package_id', '=', 'packages.id')));
+      .where((eb) => eb.exists(publishedVersionOf(eb)));
     const [rows, total] = await Promise.all([
       base.select(['name', 'updated_at']).orderBy('name').limit(input.size).offset(input.from).execute(),
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
@@ -350,14 +395,203 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
       .select(['format', 'name', 'updated_at'])
       .where('repo_id', '=', repo.id)
       // A package whose versions were all unpublished keeps its row (retired versions) but is gone for readers.
-      .where((eb) => eb.exists(eb.selectFrom('versions').select('versions.id').whereRef('versions.package_id', '=', 'packages.id')))
+      .where((eb) => eb.exists(publishedVersionOf(eb)))
       .orderBy('format')
       .orderBy('name');
     if (format) q = q.where('format', '=', format);
     return q.execute();
   }
 
-  return { load, currentRev, versionState, findFile, publish, setDistTag, removeDistTag, deprecate, unpublish, search, listNames };
+  /** Moves tags off versions readers can no longer see, as unpublish does. */
+  async function retargetTags(tx: Tx, packageId: number, compare: VersionCompare): Promise<void> {
+    const visible = await tx.selectFrom('versions').select('version').where('package_id', '=', packageId).where('status', '=', 'published').execute();
+    const remaining = visible.map((v) => v.version).sort(compare);
+    const tags = await tx.selectFrom('dist_tags').selectAll().where('package_id', '=', packageId).execute();
+    for (const tag of tags) {
+      if (remaining.includes(tag.version)) continue;
+      const fallback = remaining[remaining.length - 1];
+      if (tag.tag === 'latest' && fallback) await upsertTag(tx, packageId, 'latest', fallback);
+      else await tx.deleteFrom('dist_tags').where('package_id', '=', packageId).where('tag', '=', tag.tag).execute();
+    }
+  }
+
+  /** Quarantined versions of a repository (or of every repository), oldest first, for review. */
+  async function listQuarantined(repo?: RepoInfo) {
+    let q = db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select(['packages.repo_id', 'packages.format', 'packages.name', 'versions.version', 'versions.verdict', 'versions.findings', 'versions.gate', 'versions.publisher', 'versions.created_at'])
+      .where('versions.status', '=', 'quarantined')
+      .orderBy('versions.id');
+    if (repo) q = q.where('packages.repo_id', '=', repo.id);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      repoId: r.repo_id,
+      format: r.format,
+      name: r.name,
+      version: r.version,
+      publisher: r.publisher,
+      createdAt: r.created_at,
+      gate: readGate(r),
+    }));
+  }
+
+  /** One version whatever its status, with its gate record; null when it does not exist. */
+  async function getVersion(ref: PackageRef, version: string): Promise<StoredVersion | null> {
+    const pkg = await load(ref, { includeQuarantined: true });
+    return pkg?.versions.find((v) => v.version === version) ?? null;
+  }
+
+  /**
+   * A reviewer's decision on a quarantined version: approve makes it visible and applies the tags
+   * its publish asked for; reject deletes it (the findings stay in the audit log).
+   */
+  async function review(
+    actor: Actor,
+    ref: PackageRef,
+    input: { version: string; decision: 'approve' | 'reject'; reason: string; compare: VersionCompare },
+  ): Promise<void> {
+    await mutate(ref, async (tx, packageId) => {
+      const row = await tx.selectFrom('versions').selectAll().where('package_id', '=', packageId).where('version', '=', input.version).executeTakeFirst();
+      if (!row) throw new StockadeError('NOT_FOUND', [`version ${ref.name}@${input.version}`]);
+      if (row.status !== 'quarantined') throw new StockadeError('CONFLICT', [`${ref.name}@${input.version} is not quarantined`]);
+      const gate = readGate(row);
+      if (input.decision === 'reject') {
+        await tx.deleteFrom('versions').where('id', '=', row.id).execute();
+      } else {
+        const { pendingTags: tags = {}, verdict: _verdict, findings: _findings, ...rest } = gate;
+        const approved = { ...rest, review: { decision: 'approve' as const, by: actor.name, at: nowIso(), reason: input.reason } };
+        delete approved.reasons;
+        await tx.updateTable('versions').set({ status: 'published', gate: JSON.stringify(approved) }).where('id', '=', row.id).execute();
+        const current = await tx.selectFrom('dist_tags').selectAll().where('package_id', '=', packageId).execute();
+        for (const [tag, version] of Object.entries(tags)) {
+          const existing = current.find((t) => t.tag === tag);
+          // A newer version published while this one waited keeps its tag.
+          if (existing && input.compare(existing.version, version) > 0) continue;
+          await upsertTag(tx, packageId, tag, version);
+        }
+      }
+      await audit.record(tx, actor, {
+        action: input.decision === 'approve' ? 'package.review.approve' : 'package.review.reject',
+        target: target(ref, input.version),
+        details: { reason: input.reason, findings: summarizeFindings(JSON.parse(row.findings) as unknown[]) },
+      });
+    });
+  }
+
+  /**
+   * Applies a new gate decision to a stored version (a rescan after new advisories or analyzer
+   * versions). A version that becomes quarantined disappears from indexes at once.
+   */
+  async function regate(
+    actor: Actor,
+    ref: PackageRef,
+    input: { version: string; gate: GateRecord & { status: VersionStatus }; compare: VersionCompare; why: string },
+  ): Promise<boolean> {
+    return mutate(ref, async (tx, packageId) => {
+      const row = await tx.selectFrom('versions').selectAll().where('package_id', '=', packageId).where('version', '=', input.version).executeTakeFirst();
+      if (!row) throw new StockadeError('NOT_FOUND', [`version ${ref.name}@${input.version}`]);
+      const before = readGate(row);
+      // An approval stands until the findings become more serious than the ones approved.
+      const status = row.status === 'published' && input.gate.status === 'quarantined' && before.review && before.verdict === input.gate.verdict ? 'published' : input.gate.status;
+      const changed = status !== row.status || input.gate.verdict !== row.verdict || JSON.stringify(input.gate.findings) !== row.findings;
+      if (!changed) return false;
+      const record: Omit<GateRecord, 'verdict' | 'findings'> = gateExtras(input.gate, undefined);
+      if (before.review) record.review = before.review;
+      await tx
+        .updateTable('versions')
+        .set({ status, verdict: input.gate.verdict, findings: JSON.stringify(input.gate.findings), gate: JSON.stringify(record) })
+        .where('id', '=', row.id)
+        .execute();
+      if (status !== row.status) await retargetTags(tx, packageId, input.compare);
+      await audit.record(tx, actor, {
+        action: 'package.rescan',
+        target: target(ref, input.version),
+        details: { why: input.why, before: { status: row.status, verdict: row.verdict }, after: { status, verdict: input.gate.verdict }, reasons: input.gate.reasons ?? [] },
+      });
+      return true;
+    });
+  }
+
+  /** Every stored version of the named packages in an ecosystem's format, for rescans. */
+  async function versionsNamed(format: string, names: readonly string[]) {
+    if (names.length === 0) return [];
+    const rows = await db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .innerJoin('files', 'files.version_id', 'versions.id')
+      .select(['packages.repo_id', 'packages.name', 'versions.version', 'versions.metadata', 'versions.status', 'files.sha256', 'files.filename', 'files.size'])
+      .where('packages.format', '=', format)
+      .where('packages.name', 'in', names)
+      .execute();
+    return rows.map((r) => ({ ...r, size: Number(r.size) }));
+  }
+
+  /** Names an owner already publishes in a format, across its repositories (typosquat exemptions). */
+  async function namesOfOwner(ownerId: number, format: string): Promise<string[]> {
+    const rows = await db
+      .selectFrom('packages')
+      .innerJoin('repos', 'repos.id', 'packages.repo_id')
+      .select('packages.name')
+      .distinct()
+      .where('repos.owner_id', '=', ownerId)
+      .where('packages.format', '=', format)
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  return {
+    load,
+    currentRev,
+    namesOfOwner,
+    versionState,
+    findFile,
+    publish,
+    setDistTag,
+    removeDistTag,
+    deprecate,
+    unpublish,
+    search,
+    listNames,
+    listQuarantined,
+    getVersion,
+    review,
+    regate,
+    versionsNamed,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's expression builder type is deeply generic
+function publishedVersionOf(eb: any) {
+  return eb.selectFrom('versions').select('versions.id').whereRef('versions.package_id', '=', 'packages.id').where('versions.status', '=', 'published');
+}
+
+function readGate(row: { verdict: string; findings: string; gate: string | null }): GateRecord {
+  const extras = row.gate ? (JSON.parse(row.gate) as Omit<GateRecord, 'verdict' | 'findings'>) : {};
+  return { ...extras, verdict: row.verdict, findings: JSON.parse(row.findings) as unknown[] };
+}
+
+/** What goes into the `gate` column: everything but the verdict and findings, which have their own. */
+function gateExtras(gate: GateRecord & { status?: VersionStatus }, pending: Record<string, string> | undefined) {
+  const { verdict: _v, findings: _f, status: _s, ...extras } = gate;
+  return pending ? { ...extras, pendingTags: pending } : extras;
+}
+
+function pendingTags(input: { version: string; distTags: Record<string, string>; defaultTag?: string }): Record<string, string> {
+  const tags = { ...input.distTags };
+  if (input.defaultTag && !(input.defaultTag in tags)) tags[input.defaultTag] = input.version;
+  return tags;
+}
+
+/** Rule ids and locations only: enough for the audit trail without copying evidence around. */
+export function summarizeFindings(findings: unknown[]): { rule: string; file?: string; line?: number }[] {
+  return findings.slice(0, 50).map((f) => {
+    const finding = f as { rule?: unknown; location?: { file?: unknown; line?: unknown } };
+    const entry: { rule: string; file?: string; line?: number } = { rule: String(finding.rule ?? '') };
+    if (typeof finding.location?.file === 'string') entry.file = finding.location.file;
+    if (typeof finding.location?.line === 'number') entry.line = finding.location.line;
+    return entry;
+  });
 }
 
 export type Packages = ReturnType<typeof createPackages>;

@@ -2,6 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../domain/audit.js';
 import type { RepoInfo } from '../domain/repos.js';
 import type { ServerContext } from '../http/context.js';
+import type { ContentView } from '../security/types.js';
+
+/** An artifact opened as hostile input: its own identity and manifest, and its unpacked contents. */
+export interface InspectedArtifact {
+  name: string;
+  version: string;
+  filename: string;
+  manifest: Record<string, unknown>;
+  view: ContentView;
+}
 
 /** The result of storing one uploaded file through a format's own rules. */
 export interface UploadResult {
@@ -11,6 +21,10 @@ export interface UploadResult {
   filename: string;
   sha256: string;
   size: number;
+  /** What the security gate decided: `allow`, `warn` or `quarantine` (a block is an error). */
+  verdict: 'allow' | 'warn' | 'quarantine';
+  /** Why, when the verdict is not `allow`. */
+  reasons: string[];
 }
 
 /**
@@ -27,6 +41,11 @@ export interface Format {
   routes(app: FastifyInstance, ctx: ServerContext): Promise<void>;
   /** Claims an uploaded file (REST API / `stockade push`) by its name and first bytes, or passes. */
   claims(filename: string, head: Buffer): boolean;
+  /**
+   * Opens an artifact without storing anything: what the gate scans (rescans, `stockade scan`).
+   * Throws INVALID_ARCHIVE / UNSAFE_ARCHIVE like an upload would.
+   */
+  inspect(data: Buffer, filename: string): InspectedArtifact;
   /** Stores an uploaded file: parse it, derive its metadata from the artifact, publish. */
   upload(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; filename: string; data: Buffer; tag?: string }): Promise<UploadResult>;
 }

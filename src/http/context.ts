@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Domain } from '../domain/index.js';
+import type { SecurityGate } from '../security/service.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BlobMemoryCache } from '../store/blobs/memory-cache.js';
 
@@ -11,6 +12,8 @@ export interface ServerContext {
   blobs: BlobStore;
   /** Small downloads served from memory; shared by every format on this node. */
   blobCache: BlobMemoryCache;
+  /** Every artifact that enters passes it before it becomes visible. */
+  gate: SecurityGate;
   log: FastifyBaseLogger;
 }
 

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { StockadeError } from '../errors.js';
 import { formats } from '../formats/list.js';
+import { createServerGate, type SecurityGate } from '../security/service.js';
 import { createBlobMemoryCache } from '../store/blobs/memory-cache.js';
 import { pingDatabase } from '../store/db/migrations.js';
 import { registerApi } from './api/index.js';
@@ -20,7 +21,7 @@ export function sendApiError(reply: FastifyReply, error: StockadeError): Fastify
     .send(JSON.stringify({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }));
 }
 
-export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache'> & { logger: Logger }): Promise<FastifyInstance> {
+export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' | 'gate'> & { logger: Logger; gate?: SecurityGate }): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -34,7 +35,10 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache'>
     clientErrorHandler: answerClientError,
   });
   const blobCache = createBlobMemoryCache(deps.blobs, { maxBytes: config.blobs.memoryCacheBytes });
-  const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, log: app.log };
+  const gate =
+    deps.gate ??
+    createServerGate(deps.domain, { timeoutMs: config.gate.analyzerTimeoutMs, onAnalyzerError: (analyzer, error) => app.log.error({ err: error, analyzer }, 'analyzer failed') });
+  const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, gate, log: app.log };
 
   app.decorateRequest('principal', null);
   // Callback-style hooks: these run on every request, and the common case needs no promise.

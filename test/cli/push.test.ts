@@ -81,6 +81,8 @@ test('push --tag --json streams a larger file and reports what the server stored
     filename: 'hello-1.1.0-beta.1.tgz',
     sha256: createHash('sha256').update(bytes).digest('hex'),
     size: bytes.length,
+    verdict: 'allow',
+    reasons: [],
   });
   assert.equal((await packument('@acme/hello'))['dist-tags'].next, '1.1.0-beta.1');
 });

@@ -1,6 +1,7 @@
 import type { Format } from '../format.js';
 import { compareNpmVersions } from './packument.js';
-import { FORMAT, ingestTarball } from './publish.js';
+import { tarballFileName } from './names.js';
+import { FORMAT, ingestTarball, inspectTarball } from './publish.js';
 import { npmRoutes } from './routes.js';
 
 /** npm 11, pnpm and yarn speak the npm registry protocol at `/{owner}/{repo}/npm/`. */
@@ -12,6 +13,10 @@ export const npmFormat: Format = {
   claims(filename, head) {
     return /\.(tgz|tar\.gz)$/i.test(filename) && head[0] === 0x1f && head[1] === 0x8b;
   },
+  inspect(data) {
+    const { name, version, manifest, view } = inspectTarball(data);
+    return { name, version, filename: tarballFileName(name, version), manifest, view };
+  },
   async upload(ctx, input) {
     const result = await ingestTarball(ctx, {
       repo: input.repo,
@@ -20,6 +25,6 @@ export const npmFormat: Format = {
       distTags: {},
       ...(input.tag ? { tagForVersion: input.tag } : {}),
     });
-    return { format: FORMAT, name: result.name, version: result.version, filename: result.filename, sha256: result.digests.sha256, size: result.digests.size };
+    return { format: FORMAT, name: result.name, version: result.version, filename: result.filename, sha256: result.digests.sha256, size: result.digests.size, verdict: result.verdict.action as 'allow' | 'warn' | 'quarantine', reasons: result.verdict.reasons };
   },
 };

@@ -1,8 +1,11 @@
+import { hash } from 'node:crypto';
 import type { Actor } from '../../domain/audit.js';
 import type { PackageRef } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
+import { gateRecordOf } from '../../security/service.js';
+import type { ArtifactInfo, ContentView } from '../../security/types.js';
 import { assertManifestMatches, verifyIntegrity } from './manifest-check.js';
 import { assertValidDistTag, assertValidPackageName, assertValidVersion, splitScopedName, tarballFileName } from './names.js';
 import type { NpmVersionRecord } from './packument.js';
@@ -39,6 +42,19 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Opens a tarball and derives the package's identity and served manifest from its own package.json. */
+export function inspectTarball(data: Buffer) {
+  const contents = readNpmTarball(data, {}, { view: true });
+  const pkgJson = contents.manifest;
+  const name = pkgJson.name;
+  const version = pkgJson.version;
+  if (typeof name !== 'string') throw new StockadeError('INVALID_ARCHIVE', ['package.json in the tarball has no "name"']);
+  if (typeof version !== 'string') throw new StockadeError('INVALID_ARCHIVE', ['package.json in the tarball has no "version"']);
+  assertValidPackageName(name);
+  assertValidVersion(version);
+  return { contents, name, version, manifest: normalizeManifest(pkgJson, contents.files), view: contents.view as ContentView };
+}
+
 export interface IngestInput {
   repo: RepoInfo;
   actor: Actor;
@@ -56,14 +72,7 @@ export interface IngestInput {
 /** Checks a tarball end to end and publishes it; nothing is stored unless every check passes. */
 export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
   const hashes = verifyIntegrity(input.data, input.claimedIntegrity ?? {});
-  const contents = readNpmTarball(input.data);
-  const pkgJson = contents.manifest;
-  const name = pkgJson.name;
-  const version = pkgJson.version;
-  if (typeof name !== 'string') throw new StockadeError('INVALID_ARCHIVE', ['package.json in the tarball has no "name"']);
-  if (typeof version !== 'string') throw new StockadeError('INVALID_ARCHIVE', ['package.json in the tarball has no "version"']);
-  assertValidPackageName(name);
-  assertValidVersion(version);
+  const { contents, name, version, manifest } = inspectTarball(input.data);
   if (input.expectedName !== undefined && input.expectedName !== name) {
     throw new StockadeError('NAME_MISMATCH', [name, input.expectedName]);
   }
@@ -73,7 +82,6 @@ export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
     assertValidDistTag(tag);
     if (tagged !== version) throw new StockadeError('VALIDATION_FAILED', [`dist-tag "${tag}" points to ${tagged}, not the published version ${version}`]);
   }
-  const manifest = normalizeManifest(pkgJson, contents.files);
   if (input.claimed) assertManifestMatches(input.claimed, manifest, { files: contents.files });
 
   const scripts = isObject(manifest.scripts) ? manifest.scripts : {};
@@ -92,10 +100,29 @@ export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
 
   const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
   const state = await ctx.domain.packages.versionState(ref, version);
-  if (state === 'exists') throw new StockadeError('VERSION_EXISTS', [name, version]);
+  if (state === 'exists' || state === 'quarantined') throw new StockadeError('VERSION_EXISTS', [name, version]);
   if (state === 'retired') throw new StockadeError('VERSION_REUSED', [name, version]);
-  const digests = await ctx.blobs.put(input.data);
+
   const filename = tarballFileName(name, version);
+  const sha256 = hash('sha256', input.data, 'hex');
+  const artifact: ArtifactInfo = {
+    format: FORMAT,
+    ecosystem: 'npm',
+    name,
+    version,
+    filename,
+    sha256,
+    digests: { sha256, sha512: Buffer.from(hashes.integrity.slice('sha512-'.length), 'base64').toString('hex'), sha1: hashes.shasum },
+    size: input.data.length,
+    manifest,
+  };
+  const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: contents.view as ContentView });
+  if (verdict.action === 'block') {
+    await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);
+    throw new StockadeError('PACKAGE_BLOCKED', [verdict.reasons.join('; ')], { findings: verdict.findings.filter((f) => f.action === 'block') });
+  }
+
+  const digests = await ctx.blobs.put(input.data);
   await ctx.domain.packages.publish(input.actor, ref, {
     version,
     metadata: record as unknown as Record<string, unknown>,
@@ -103,6 +130,7 @@ export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
     distTags,
     defaultTag: 'latest',
     details: { integrity: hashes.integrity },
+    gate: gateRecordOf(verdict),
   });
-  return { name, version, filename, digests, integrity: hashes.integrity };
+  return { name, version, filename, digests, integrity: hashes.integrity, verdict };
 }

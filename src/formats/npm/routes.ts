@@ -12,6 +12,7 @@ import { decodeAttachment } from './manifest-check.js';
 import { assertValidDistTag, assertValidPackageName, assertValidVersion } from './names.js';
 import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderVersion } from './packument.js';
 import { FORMAT, ingestTarball } from './publish.js';
+import type { Verdict } from '../../security/policy.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
 
@@ -207,7 +208,14 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'read', repo);
     // The cached package lists every file, so downloads need no query of their own.
     const file = findFile((await loadCached(repo, name)).pkg, filename);
-    if (!file) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+    if (!file) {
+      // Quarantined versions are not in the cached package; say why rather than pretend they do not exist.
+      const held = await domain.packages.findFile(ref(repo, name), filename);
+      if (held?.status === 'quarantined') {
+        throw new StockadeError('PACKAGE_QUARANTINED', [`${name}@${held.version}`, held.reasons.join('; ') || 'awaiting review']);
+      }
+      throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+    }
     if (tarballHeaders(request, reply, repo, file)) return reply.code(304).send();
     reply.header('content-length', file.size);
     if (request.method === 'HEAD') return reply.send();
@@ -302,7 +310,10 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       // Unreachable in practice: the manifest check compares versions first.
       throw new StockadeError('MANIFEST_MISMATCH', ['version']);
     }
-    return sendJson(reply, 201, { ok: true, success: true, id: name });
+    const notice = gateNotice(name, version, result.verdict);
+    // npm prints an `npm-notice` header after a publish: the publisher sees warnings and quarantine.
+    if (notice) reply.header('npm-notice', notice);
+    return sendJson(reply, 201, { ok: true, success: true, id: name, ...(notice ? { notice } : {}) });
   }
 
   async function deletePackage(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, rev: string) {
@@ -561,4 +572,15 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', handler: dispatch });
   app.route({ method: ['GET', 'HEAD'], url: '/', handler: async (_request, reply) => sendJson(reply, 200, { db_name: 'registry' }) });
+}
+
+/** One line for npm to print when the gate let a publish through with findings or held it. */
+export function gateNotice(name: string, version: string, verdict: Verdict): string | undefined {
+  if (verdict.action === 'allow') return undefined;
+  const head =
+    verdict.action === 'quarantine'
+      ? `${name}@${version} is held in quarantine until a reviewer approves it`
+      : `${name}@${version} was published with warnings`;
+  // A header value is one line of printable ASCII.
+  return `${head}: ${verdict.reasons.join('; ')}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 2000);
 }

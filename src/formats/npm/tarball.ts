@@ -2,6 +2,8 @@ import { win32 } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { StockadeError } from '../../errors.js';
+import type { ContentView } from '../../security/types.js';
+import { createContentView, DEFAULT_VIEW_BUDGET, type ViewBudget, type ViewEntryInput } from '../../security/view.js';
 import { printable } from './names.js';
 
 /** Bounds on what an uploaded or proxied npm tarball may expand to. */
@@ -47,6 +49,7 @@ export interface NpmTarballFile {
   size: number;
   mode: number;
   type: NpmTarballEntryType;
+  linkTarget?: string;
 }
 
 export interface NpmTarballContents {
@@ -58,6 +61,13 @@ export interface NpmTarballContents {
   files: NpmTarballFile[];
   /** README at the package root, cut at `maxReadmeBytes`. */
   readme?: string;
+  /** The unpacked contents for the security gate, when asked for. */
+  view?: ContentView;
+}
+
+export interface ReadOptions {
+  /** Keep file bodies (within the budget) and return them as a ContentView. */
+  view?: boolean | Partial<ViewBudget>;
 }
 
 const typeNames: Record<string, NpmTarballEntryType | undefined> = {
@@ -88,8 +98,11 @@ interface LinkEntry {
  * (UNSAFE_ARCHIVE) and anything that is not a gzip'd tar with a package.json (INVALID_ARCHIVE).
  * Entry bodies are discarded except package.json and the README.
  */
-export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}): NpmTarballContents {
+export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}, options: ReadOptions = {}): NpmTarballContents {
   const opts: TarballLimits = { ...DEFAULT_TARBALL_LIMITS, ...limits };
+  const budget = options.view ? { ...DEFAULT_VIEW_BUDGET, ...(options.view === true ? {} : options.view) } : undefined;
+  const bodies = new Map<string, Buffer[]>();
+  let held = 0;
   const tar = gunzip(data, opts);
   // tar's Parser would transparently gunzip a nested stream, bypassing our output limit.
   if (tar[0] === 0x1f && tar[1] === 0x8b) {
@@ -145,10 +158,19 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
     }
     seen.set(path, { type, raw });
     const size = type === 'file' ? entry.size : 0;
-    files.push({ path, size, mode: entry.mode ?? 0, type });
+    const file: NpmTarballFile = { path, size, mode: entry.mode ?? 0, type };
+    if (entry.linkpath && (type === 'symlink' || type === 'link')) file.linkTarget = entry.linkpath;
+    files.push(file);
     if (type === 'file') {
       fileCount++;
       unpackedSize += size;
+      // The declared size decides up front, so a body is either kept whole or not at all.
+      if (budget && size <= budget.maxFileBytes && held + size <= budget.maxTotalBytes) {
+        held += size;
+        const chunks: Buffer[] = [];
+        bodies.set(path, chunks);
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+      }
     }
 
     if (path === 'package.json') {
@@ -207,6 +229,16 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
   };
   if (readme !== undefined) {
     result.readme = decodeTruncated(Buffer.concat(readme.chunks), readme.truncated);
+  }
+  if (budget) {
+    const inputs: ViewEntryInput[] = files.map((f) => {
+      const chunks = bodies.get(f.path);
+      const input: ViewEntryInput = { path: f.path, type: f.type, size: f.size, mode: f.mode };
+      if (chunks) input.body = Buffer.concat(chunks);
+      if (f.linkTarget !== undefined) input.linkTarget = f.linkTarget;
+      return input;
+    });
+    result.view = createContentView(inputs, budget);
   }
   return result;
 }

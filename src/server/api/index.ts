@@ -9,6 +9,7 @@ import type { ApiApp } from './guards.js';
 import { orgRoutes } from './orgs.js';
 import { packageRoutes } from './packages.js';
 import { repoRoutes } from './repos.js';
+import { securityRoutes } from './security.js';
 import { withErrorResponse } from './schemas.js';
 import { tokenRoutes } from './tokens.js';
 import { uploadRoutes } from './upload.js';
@@ -35,6 +36,7 @@ const resources: readonly ((app: ApiApp, ctx: ServerContext) => Promise<void>)[]
   repoRoutes,
   packageRoutes,
   uploadRoutes,
+  securityRoutes,
   auditRoutes,
 ];
 

@@ -18,6 +18,8 @@ const UploadResult = Type.Object({
   filename: Type.String(),
   sha256: Type.String(),
   size: Type.Integer(),
+  verdict: Type.Union([Type.Literal('allow'), Type.Literal('warn'), Type.Literal('quarantine')], { description: "the security gate's verdict" }),
+  reasons: Type.Array(Type.String(), { description: 'why, when the verdict is not allow' }),
 });
 
 // A plain file name: no path separators or control characters, which no format's file names carry.

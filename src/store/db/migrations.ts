@@ -130,6 +130,65 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002-gate': {
+      async up(db: Builder) {
+        // What the gate decided for each stored version; quarantined versions are invisible to clients.
+        await db.schema.alterTable('versions').addColumn('status', 'text', (c) => c.notNull().defaultTo('published')).execute();
+        await db.schema.alterTable('versions').addColumn('verdict', 'text', (c) => c.notNull().defaultTo('allow')).execute();
+        await db.schema.alterTable('versions').addColumn('findings', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('versions').addColumn('gate', 'text').execute();
+
+        await db.schema
+          .createTable('scan_results')
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('analyzer', 'text', (c) => c.notNull())
+          .addColumn('analyzer_version', 'integer', (c) => c.notNull())
+          .addColumn('findings', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('scan_results_pk', ['sha256', 'analyzer', 'analyzer_version'])
+          .execute();
+
+        await db.schema
+          .createTable('advisories')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('modified', 'text', (c) => c.notNull())
+          .addColumn('withdrawn', 'text')
+          .addColumn('malicious', 'integer', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('imported_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('advisory_packages')
+          .addColumn('advisory_id', 'text', (c) => c.notNull().references('advisories.id').onDelete('cascade'))
+          .addColumn('ecosystem', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('advisory_packages_pk', ['advisory_id', 'ecosystem', 'name'])
+          .execute();
+        await db.schema.createIndex('advisory_packages_name').on('advisory_packages').columns(['ecosystem', 'name']).execute();
+
+        await db.schema
+          .createTable('repo_policies')
+          .addColumn('repo_id', 'integer', (c) => c.primaryKey().references('repos.id').onDelete('cascade'))
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await id(db.schema.createTable('policy_exceptions'))
+          .addColumn('repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('package', 'text', (c) => c.notNull())
+          .addColumn('version', 'text')
+          .addColumn('rule', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('policy_exceptions_repo').on('policy_exceptions').column('repo_id').execute();
+      },
+    },
   };
 }
 

@@ -88,6 +88,14 @@ export interface VersionsTable {
   deprecated: string | null;
   publisher: string;
   created_at: string;
+  /** `published` (visible) or `quarantined` (stored, invisible until a reviewer approves it). */
+  status: Generated<'published' | 'quarantined'>;
+  /** The gate's verdict: allow, warn, quarantine. */
+  verdict: Generated<string>;
+  /** Findings with the action policy gave each (JSON array). */
+  findings: Generated<string>;
+  /** Gate bookkeeping (JSON): tags to apply on approval, review decision, failed analyzers. */
+  gate: string | null;
 }
 
 export interface FilesTable {
@@ -117,6 +125,58 @@ export interface RetiredVersionsTable {
   retired_at: string;
 }
 
+/** Cached analyzer results, keyed by content and analyzer version (only for content-only analyzers). */
+export interface ScanResultsTable {
+  sha256: string;
+  analyzer: string;
+  analyzer_version: number;
+  findings: string;
+  created_at: string;
+}
+
+export interface AdvisoriesTable {
+  /** OSV id (`GHSA-…`, `MAL-…`, `PYSEC-…`). */
+  id: string;
+  modified: string;
+  withdrawn: string | null;
+  malicious: number;
+  severity: string;
+  summary: string;
+  /** The normalized advisory (JSON). */
+  document: string;
+  /** Where it was imported from (file path or URL). */
+  source: string;
+  imported_at: string;
+}
+
+/** Which packages an advisory names: the index matching uses. */
+export interface AdvisoryPackagesTable {
+  advisory_id: string;
+  ecosystem: string;
+  name: string;
+}
+
+export interface RepoPoliciesTable {
+  repo_id: number;
+  /** The policy document (JSON). */
+  document: string;
+  updated_at: string;
+}
+
+export interface PolicyExceptionsTable {
+  id: Generated<number>;
+  repo_id: number;
+  /** Package name or glob. */
+  package: string;
+  version: string | null;
+  /** Rule id or glob; null for every rule. */
+  rule: string | null;
+  reason: string;
+  expires_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   owners: OwnersTable;
@@ -129,6 +189,11 @@ export interface Database {
   files: FilesTable;
   dist_tags: DistTagsTable;
   retired_versions: RetiredVersionsTable;
+  scan_results: ScanResultsTable;
+  advisories: AdvisoriesTable;
+  advisory_packages: AdvisoryPackagesTable;
+  repo_policies: RepoPoliciesTable;
+  policy_exceptions: PolicyExceptionsTable;
 }
 
 export type Db = Kysely<Database>;

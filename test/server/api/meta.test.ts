@@ -30,6 +30,13 @@ const EXPECTED_ROUTES = [
   'GET /repos/{owner}/{repo}/packages/{format}/{name}',
   'GET /repos/{owner}/{repo}/packages/{format}/{scope}/{name}',
   'PUT /repos/{owner}/{repo}/upload',
+  'GET /repos/{owner}/{repo}/policy',
+  'PUT /repos/{owner}/{repo}/policy',
+  'DELETE /repos/{owner}/{repo}/policy',
+  'POST /repos/{owner}/{repo}/policy/exceptions',
+  'DELETE /repos/{owner}/{repo}/policy/exceptions/{id}',
+  'GET /repos/{owner}/{repo}/quarantine',
+  'POST /repos/{owner}/{repo}/quarantine/review',
   'GET /audit',
   'POST /audit/verify',
 ].sort();

@@ -1,0 +1,99 @@
+import type { Actor } from '../domain/audit.js';
+import type { Domain } from '../domain/index.js';
+import type { GateRecord, VersionStatus } from '../domain/packages.js';
+import type { RepoInfo } from '../domain/repos.js';
+import { analyzers as defaultAnalyzers } from './analyzers/list.js';
+import { scanArtifact, type ScanCache, type ScanReport } from './gate.js';
+import { createJudge, DEFAULT_POLICY, parsePolicy, type Policy, type Verdict } from './policy.js';
+import { createAdvisoryLookup } from './advisory-lookup.js';
+import { createPopularNames } from './popular.js';
+import type { AdvisoryLookup, Analyzer, AnalyzerFinding, ArtifactClaims, ArtifactInfo, ContentView, PopularNames } from './types.js';
+
+export interface GateOutcome {
+  verdict: Verdict;
+  report: ScanReport;
+}
+
+export interface SecurityGateOptions {
+  analyzers?: readonly Analyzer[];
+  advisories: AdvisoryLookup;
+  popular: PopularNames;
+  timeoutMs?: number;
+  onAnalyzerError?: (analyzer: string, error: unknown) => void;
+}
+
+/**
+ * The gate as the server uses it: a repository's policy and exceptions, cached analyzer results
+ * and the owner's own package names around the pure scan and judge steps.
+ */
+export function createSecurityGate(domain: Domain, options: SecurityGateOptions) {
+  const analyzers = options.analyzers ?? defaultAnalyzers;
+  const cache: ScanCache = {
+    get: (sha256, analyzer, version) => domain.scanResults.get<AnalyzerFinding>(sha256, analyzer, version),
+    put: (sha256, analyzer, version, findings) => domain.scanResults.put(sha256, analyzer, version, findings),
+  };
+
+  async function policyOf(repo: RepoInfo): Promise<{ policy: Policy; exceptions: Awaited<ReturnType<Domain['policies']['get']>>['exceptions'] }> {
+    const record = await domain.policies.get(repo);
+    return { policy: record.document === null ? DEFAULT_POLICY : parsePolicy(record.document), exceptions: record.exceptions };
+  }
+
+  /** Scans an artifact bound for `repo` and judges it by that repository's policy. */
+  async function evaluate(repo: RepoInfo, input: { artifact: ArtifactInfo; view: ContentView; claims?: ArtifactClaims }): Promise<GateOutcome> {
+    const [{ policy, exceptions }, ownerNames] = await Promise.all([
+      policyOf(repo),
+      domain.packages.namesOfOwner(repo.ownerId, input.artifact.format),
+    ]);
+    const report = await scanArtifact(
+      input.view,
+      {
+        artifact: input.artifact,
+        ...(input.claims ? { claims: input.claims } : {}),
+        advisories: options.advisories,
+        popular: options.popular,
+        ownerNames: new Set(ownerNames),
+      },
+      {
+        analyzers,
+        cache,
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.onAnalyzerError ? { onError: options.onAnalyzerError } : {}),
+      },
+    );
+    const judge = createJudge(policy, exceptions);
+    const verdict = judge({ name: input.artifact.name, version: input.artifact.version, findings: report.findings, failures: report.failures });
+    return { verdict, report };
+  }
+
+  /** An upload the gate blocked leaves only this audit entry (and cached findings) behind. */
+  async function recordBlocked(actor: Actor, repo: RepoInfo, artifact: ArtifactInfo, verdict: Verdict): Promise<void> {
+    await domain.db.transaction().execute((tx) =>
+      domain.audit.record(tx, actor, {
+        action: 'package.block',
+        target: `package:${repo.path}/${artifact.format}/${artifact.name}@${artifact.version}`,
+        details: { sha256: artifact.sha256, size: artifact.size, reasons: verdict.reasons.slice(0, 20), findings: verdict.findings.slice(0, 50) },
+      }),
+    );
+  }
+
+  return { evaluate, recordBlocked, policyOf, analyzers };
+}
+
+export type SecurityGate = ReturnType<typeof createSecurityGate>;
+
+/** The gate with the product's own data: the advisory database and the shipped popular-name lists. */
+export function createServerGate(domain: Domain, options: Omit<SecurityGateOptions, 'advisories' | 'popular'> = {}): SecurityGate {
+  return createSecurityGate(domain, { ...options, advisories: createAdvisoryLookup(domain), popular: createPopularNames() });
+}
+
+/** How a verdict is stored with a version. Block never reaches storage. */
+export function gateRecordOf(verdict: Verdict): GateRecord & { status: VersionStatus } {
+  const record: GateRecord & { status: VersionStatus } = {
+    status: verdict.action === 'quarantine' ? 'quarantined' : 'published',
+    verdict: verdict.action,
+    findings: verdict.findings,
+  };
+  if (verdict.reasons.length > 0) record.reasons = verdict.reasons.slice(0, 20);
+  if (verdict.failures.length > 0) record.failures = verdict.failures;
+  return record;
+}

@@ -1,0 +1,91 @@
+import { systemActor, type Actor } from '../domain/audit.js';
+import type { Domain } from '../domain/index.js';
+import { formats } from '../formats/list.js';
+import type { SecurityGate } from '../security/service.js';
+import { gateRecordOf } from '../security/service.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
+
+export interface RescanTally {
+  /** Stored versions re-evaluated. */
+  checked: number;
+  /** Versions whose verdict or findings changed. */
+  changed: number;
+  /** Versions newly hidden (quarantined) by the rescan. */
+  quarantined: number;
+  /** Versions that could not be read back (missing blob, unreadable archive). */
+  failed: number;
+}
+
+const MAX_RESCAN_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Re-evaluates stored versions of the named packages after advisories changed: only those names
+ * are touched, so an import of a few records costs a few packages, not the whole store. Content
+ * analyzers answer from their cache; the advisory-backed ones run again. A version whose new
+ * verdict is quarantine or block is quarantined (stored artifacts are never deleted by a rescan)
+ * and disappears from indexes; the audit log records why.
+ */
+export async function rescanPackages(
+  deps: { domain: Domain; blobs: BlobStore; gate: SecurityGate },
+  touched: Iterable<string>,
+  options: { why: string; actor?: Actor },
+): Promise<RescanTally> {
+  const tally: RescanTally = { checked: 0, changed: 0, quarantined: 0, failed: 0 };
+  const byEcosystem = new Map<string, Set<string>>();
+  for (const key of touched) {
+    const [ecosystem, name] = key.split('\0') as [string, string];
+    const names = byEcosystem.get(ecosystem) ?? new Set<string>();
+    names.add(name);
+    byEcosystem.set(ecosystem, names);
+  }
+  for (const format of formats) {
+    const names = byEcosystem.get(format.ecosystem);
+    if (!names || names.size === 0) continue;
+    const list = [...names];
+    for (let start = 0; start < list.length; start += 500) {
+      const rows = await deps.domain.packages.versionsNamed(format.name, list.slice(start, start + 500));
+      for (const row of rows) {
+        tally.checked++;
+        const repo = await deps.domain.repos.getById(row.repo_id);
+        if (!repo) continue;
+        let inspected;
+        try {
+          if (row.size > MAX_RESCAN_BYTES) throw new Error('too large to rescan in memory');
+          inspected = format.inspect(await deps.blobs.read(row.sha256), row.filename);
+        } catch {
+          tally.failed++;
+          continue;
+        }
+        const { verdict } = await deps.gate.evaluate(repo, {
+          artifact: {
+            format: format.name,
+            ecosystem: format.ecosystem,
+            name: row.name,
+            version: row.version,
+            filename: row.filename,
+            sha256: row.sha256,
+            size: row.size,
+            manifest: inspected.manifest,
+          },
+          view: inspected.view,
+        });
+        const record = gateRecordOf(verdict);
+        // A stored artifact is never deleted by a rescan: what policy would block is held instead.
+        if (verdict.action === 'block') {
+          record.status = 'quarantined';
+        }
+        const changed = await deps.domain.packages.regate(options.actor ?? systemActor, { repo, format: format.name, name: row.name }, {
+          version: row.version,
+          gate: record,
+          compare: format.compareVersions,
+          why: options.why,
+        });
+        if (changed) {
+          tally.changed++;
+          if (row.status === 'published' && record.status === 'quarantined') tally.quarantined++;
+        }
+      }
+    }
+  }
+  return tally;
+}
