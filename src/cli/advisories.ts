@@ -19,6 +19,7 @@ interface ImportSummary {
   updated: number;
   unchanged: number;
   errors: { source: string; error: string }[];
+  skipped: { source: string; why: string }[];
   rescan: { checked: number; changed: number; quarantined: number; failed: number };
 }
 
@@ -32,7 +33,7 @@ async function importAndRescan(services: { domain: Domain; blobs: BlobStore }, f
   const report = await importAdvisories(services.domain, readAdvisories(file), label);
   const gate = createServerGate(services.domain);
   const rescan = await rescanPackages({ ...services, gate }, report.touched, { why: `advisories imported from ${label}`, actor: cliActor() });
-  return { source: label, files: report.files, added: report.added, updated: report.updated, unchanged: report.unchanged, errors: report.errors, rescan };
+  return { source: label, files: report.files, added: report.added, updated: report.updated, unchanged: report.unchanged, errors: report.errors, skipped: report.skipped, rescan };
 }
 
 function describeSummary(s: ImportSummary): string {
@@ -40,6 +41,7 @@ function describeSummary(s: ImportSummary): string {
     `read ${s.files} files from ${s.source}: ${s.added} advisories added, ${s.updated} updated, ${s.unchanged} unchanged, ${s.errors.length} rejected`,
     `rescanned ${s.rescan.checked} stored versions: ${s.rescan.changed} changed, ${s.rescan.quarantined} newly quarantined${s.rescan.failed ? `, ${s.rescan.failed} unreadable` : ''}`,
   ];
+  for (const k of s.skipped.slice(0, 5)) lines.push(`  skipped ${k.source}: ${k.why}`);
   for (const e of s.errors.slice(0, 20)) lines.push(`  rejected ${e.source}: ${e.error}`);
   if (s.errors.length > 20) lines.push(`  … and ${s.errors.length - 20} more`);
   return lines.join('\n');

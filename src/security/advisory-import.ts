@@ -7,6 +7,8 @@ export interface AdvisoryImportReport extends ImportTally {
   files: number;
   /** Files that could not be used, each with its reason; the import went on without them. */
   errors: { source: string; error: string }[];
+  /** Files deliberately passed over (indexes, links), each with why. */
+  skipped: { source: string; why: string }[];
 }
 
 const BATCH = 500;
@@ -30,10 +32,10 @@ function toRow(advisory: Advisory): AdvisoryRow {
  */
 export async function importAdvisories(
   domain: Domain,
-  entries: AsyncIterable<{ source: string; advisory?: Advisory; error?: string }>,
+  entries: AsyncIterable<{ source: string; advisory?: Advisory; error?: string; skipped?: string }>,
   source: string,
 ): Promise<AdvisoryImportReport> {
-  const report: AdvisoryImportReport = { files: 0, added: 0, updated: 0, unchanged: 0, touched: new Set(), errors: [] };
+  const report: AdvisoryImportReport = { files: 0, added: 0, updated: 0, unchanged: 0, touched: new Set(), errors: [], skipped: [] };
   let batch = new Map<string, AdvisoryRow>();
   const flush = async () => {
     if (batch.size === 0) return;
@@ -50,6 +52,8 @@ export async function importAdvisories(
       // The same id twice in one import: the later record wins, as a later file would.
       batch.set(entry.advisory.id, toRow(entry.advisory));
       if (batch.size >= BATCH) await flush();
+    } else if (entry.skipped !== undefined) {
+      report.skipped.push({ source: entry.source, why: entry.skipped });
     } else {
       report.errors.push({ source: entry.source, error: entry.error ?? 'unreadable' });
     }

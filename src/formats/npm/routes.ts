@@ -11,6 +11,7 @@ import { type CacheEntry, compressed, createPackumentCache, type RenderedDoc } f
 import { decodeAttachment } from './manifest-check.js';
 import { assertValidDistTag, assertValidPackageName, assertValidVersion } from './names.js';
 import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderVersion } from './packument.js';
+import { createNpmAudit } from './audit.js';
 import { FORMAT, ingestTarball } from './publish.js';
 import type { Verdict } from '../../security/policy.js';
 
@@ -88,6 +89,7 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
 export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { domain } = ctx;
   const cache = createPackumentCache({ changes: domain.changes, format: FORMAT });
+  const auditBulk = createNpmAudit(domain);
 
   // npm prints `error` from the body after the status line, so the message must stand on its own.
   app.setErrorHandler((raw, request, reply) => {
@@ -532,8 +534,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       if (area === 'npm' && rest[0] === 'v1' && rest[1] === 'tokens') return npmTokens(request, reply, rest.slice(2));
       if (area === 'npm' && rest[0] === 'v1' && rest[1] === 'security' && method === 'POST') {
         await guard(request, 'read', await repoFor(request));
-        // The security gate fills these in; until then the answer is valid and empty.
-        if (rest[2] === 'advisories' && rest[3] === 'bulk') return sendJson(reply, 200, {});
+        if (rest[2] === 'advisories' && rest[3] === 'bulk') return sendJson(reply, 200, await auditBulk(request.body));
+        // npm 7+ only uses the bulk endpoint; the legacy quick audit gets a valid, empty answer.
         if (rest[2] === 'audits' && rest[3] === 'quick') {
           const vulnerabilities = { info: 0, low: 0, moderate: 0, high: 0, critical: 0 };
           return sendJson(reply, 200, { actions: [], advisories: {}, muted: [], metadata: { vulnerabilities, dependencies: 0, devDependencies: 0, optionalDependencies: 0, totalDependencies: 0 } });
