@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'data/**', 'node_modules/**', '.tmp/**', 'bench/.cache/**'] },
+  { ignores: ['dist/**', 'data/**', 'node_modules/**', '.tmp/**', 'bench/.cache/**', 'test/security/malware/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

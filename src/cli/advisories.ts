@@ -103,4 +103,44 @@ const advisoriesSync: Command = {
   },
 };
 
-export const advisoryCommands: Command[] = [advisoriesImport, advisoriesSync];
+const rescan: Command = {
+  name: 'rescan',
+  summary: 're-evaluate stored packages with the current analyzers, advisories and policies',
+  usage: '[owner/repo]',
+  description:
+    'Runs the gate again over every stored version (of one repository, or all): after an upgrade that changed analyzer ' +
+    'versions, or a policy change. Cached results of unchanged analyzers are reused. A version the gate would now ' +
+    'quarantine or block is quarantined and leaves the indexes; every change is recorded in the audit log.',
+  args: { min: 0, max: 1 },
+  examples: ['stockade rescan', 'stockade rescan acme/web --json'],
+  async run(ctx) {
+    const tally = await withServices(ctx.configFile, ctx.env, async (services) => {
+      const [{ createServerGate }, { rescanPackages }, { findFormat }] = await Promise.all([
+        import('../security/service.js'),
+        import('../server/rescan.js'),
+        import('../formats/list.js'),
+      ]);
+      const repos = ctx.args[0] === undefined ? await services.domain.repos.list({}) : [await requireRepo(services.domain, ctx.args[0])];
+      const touched = new Set<string>();
+      for (const repo of repos) {
+        for (const row of await services.domain.packages.listAllNames(repo)) {
+          const format = findFormat(row.format);
+          if (format) touched.add(`${format.ecosystem}\0${row.name}`);
+        }
+      }
+      const gate = createServerGate(services.domain, { timeoutMs: services.config.gate.analyzerTimeoutMs });
+      return rescanPackages({ ...services, gate }, touched, { why: 'stockade rescan', actor: cliActor(), ...(ctx.args[0] ? { repoIds: repos.map((r) => r.id) } : {}) });
+    });
+    ctx.out.result(tally, () => `rescanned ${tally.checked} stored versions: ${tally.changed} changed, ${tally.quarantined} newly quarantined${tally.failed ? `, ${tally.failed} unreadable` : ''}`);
+    return 0;
+  },
+};
+
+async function requireRepo(domain: Domain, path: string) {
+  const [owner, name] = path.split('/');
+  const repo = owner && name ? await domain.repos.get(owner, name) : null;
+  if (!repo) throw new UsageError(`no repository ${path} (expected owner/repo)`);
+  return repo;
+}
+
+export const advisoryCommands: Command[] = [advisoriesImport, advisoriesSync, rescan];

@@ -5,6 +5,7 @@ import { orgCommands } from './org.js';
 import { policyCommands } from './policy.js';
 import { pushCommands } from './push.js';
 import { repoCommands } from './repo.js';
+import { scanCommands } from './scan.js';
 import { serveCommands } from './serve.js';
 import { tokenCommands } from './token.js';
 import { userCommands } from './user.js';
@@ -20,4 +21,5 @@ export const commands: readonly Command[] = [
   ...advisoryCommands,
   ...auditCommands,
   ...pushCommands,
+  ...scanCommands,
 ];

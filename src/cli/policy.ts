@@ -14,6 +14,21 @@ async function requireRepo(domain: Domain, path: string): Promise<RepoInfo> {
   return repo;
 }
 
+/** A policy document from a YAML or JSON file (`-` for standard input), not yet validated. */
+export function readPolicyDocument(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return YAML.parse(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw new StockadeError('INVALID_POLICY', [`${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
+  }
+}
+
 async function loadPolicyModule() {
   return import('../security/policy.js');
 }
@@ -61,18 +76,7 @@ const policySet: Command = {
   async run(ctx) {
     const { parsePolicy } = await loadPolicyModule();
     const file = arg(ctx, 1);
-    let text: string;
-    try {
-      text = readFileSync(file === '-' ? 0 : file, 'utf8');
-    } catch (error) {
-      throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-    }
-    let document: unknown;
-    try {
-      document = YAML.parse(text, { maxAliasCount: 100 });
-    } catch (error) {
-      throw new StockadeError('INVALID_POLICY', [`${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
-    }
+    const document = readPolicyDocument(file);
     const policy = parsePolicy(document);
     const repoPath = await withServices(ctx.configFile, ctx.env, async ({ domain }) => {
       const repo = await requireRepo(domain, arg(ctx, 0));

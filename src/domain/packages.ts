@@ -527,6 +527,11 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     return rows.map((r) => ({ ...r, size: Number(r.size) }));
   }
 
+  /** Every package of a repository, including those whose only versions are quarantined (rescans). */
+  async function listAllNames(repo: RepoInfo) {
+    return db.selectFrom('packages').select(['format', 'name']).where('repo_id', '=', repo.id).orderBy('format').orderBy('name').execute();
+  }
+
   /** Names an owner already publishes in a format, across its repositories (typosquat exemptions). */
   async function namesOfOwner(ownerId: number, format: string): Promise<string[]> {
     const rows = await db
@@ -553,6 +558,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     unpublish,
     search,
     listNames,
+    listAllNames,
     listQuarantined,
     getVersion,
     review,

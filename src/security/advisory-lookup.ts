@@ -41,3 +41,26 @@ export function createAdvisoryLookup(domain: Domain): AdvisoryLookup & { forPack
     },
   };
 }
+
+/** A lookup over advisories held in memory: `stockade scan --advisories PATH` works without a database. */
+export function createMemoryAdvisoryLookup(advisories: Iterable<Advisory>): AdvisoryLookup {
+  const byPackage = new Map<string, Advisory[]>();
+  for (const advisory of advisories) {
+    if (advisory.withdrawn !== undefined) continue;
+    for (const affected of advisory.affected) {
+      const key = `${affected.ecosystem}\0${affected.name}`;
+      const list = byPackage.get(key) ?? [];
+      if (!list.includes(advisory)) list.push(advisory);
+      byPackage.set(key, list);
+    }
+  }
+  return {
+    async affecting(ecosystem, name, version) {
+      const base = splitEcosystem(ecosystem).base;
+      const normalized = normalizePackageName(base, name);
+      const scheme = versionSchemeFor(base);
+      const candidates = byPackage.get(`${base}\0${normalized}`) ?? [];
+      return candidates.filter((a) => advisoryAffects(a, base, normalized, version, scheme)).map((a) => toMatch(a, base, normalized));
+    },
+  };
+}

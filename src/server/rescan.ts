@@ -28,7 +28,7 @@ const MAX_RESCAN_BYTES = 512 * 1024 * 1024;
 export async function rescanPackages(
   deps: { domain: Domain; blobs: BlobStore; gate: SecurityGate },
   touched: Iterable<string>,
-  options: { why: string; actor?: Actor },
+  options: { why: string; actor?: Actor; /** Only versions in these repositories. */ repoIds?: number[] },
 ): Promise<RescanTally> {
   const tally: RescanTally = { checked: 0, changed: 0, quarantined: 0, failed: 0 };
   const byEcosystem = new Map<string, Set<string>>();
@@ -45,6 +45,7 @@ export async function rescanPackages(
     for (let start = 0; start < list.length; start += 500) {
       const rows = await deps.domain.packages.versionsNamed(format.name, list.slice(start, start + 500));
       for (const row of rows) {
+        if (options.repoIds && !options.repoIds.includes(row.repo_id)) continue;
         tally.checked++;
         const repo = await deps.domain.repos.getById(row.repo_id);
         if (!repo) continue;

@@ -4,6 +4,7 @@
  * against the repository reports a real advisory.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CliFixture, cliFixtureForServer } from '../cli/helpers.js';
@@ -80,5 +81,22 @@ describe('advisories with npm', () => {
     const fixed = await writeProject(await admin.dir('audited-fixed'), { sails: '0.12.8' });
     assertOk(await admin.npm(['install', '--ignore-scripts'], { cwd: fixed }));
     assertOk(await admin.npm(['audit'], { cwd: fixed }));
+  });
+
+  it('stockade rescan applies a stricter policy to stored versions', async () => {
+    assertOk(await publish({ name: 'expresss', version: '1.0.0' }));
+    assert.equal((await packument('expresss')).status, 200, 'a typosquat only warns by default');
+    const policy = path.join(admin.root, 'strict.yaml');
+    await writeFile(policy, 'version: 1\nrules:\n  - match: { analyzer: typosquat }\n    action: quarantine\n');
+    const set = await cli.run(['policy', 'set', 'admin/advisories', policy]);
+    assert.equal(set.code, 0, set.stderr);
+    const result = await cli.run(['rescan', 'admin/advisories', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const tally = JSON.parse(result.stdout) as { checked: number; quarantined: number };
+    assert.equal(tally.quarantined, 1);
+    assert.equal((await packument('expresss')).status, 404);
+    const queue = await cli.run(['quarantine', 'list', 'admin/advisories']);
+    assert.match(queue.stdout, /expresss@1\.0\.0/);
+    assert.match(queue.stdout, /typosquat\//);
   });
 });
