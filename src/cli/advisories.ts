@@ -115,21 +115,11 @@ const rescan: Command = {
   examples: ['stockade rescan', 'stockade rescan acme/web --json'],
   async run(ctx) {
     const tally = await withServices(ctx.configFile, ctx.env, async (services) => {
-      const [{ createServerGate }, { rescanPackages }, { findFormat }] = await Promise.all([
-        import('../security/service.js'),
-        import('../server/rescan.js'),
-        import('../formats/list.js'),
-      ]);
-      const repos = ctx.args[0] === undefined ? await services.domain.repos.list({}) : [await requireRepo(services.domain, ctx.args[0])];
-      const touched = new Set<string>();
-      for (const repo of repos) {
-        for (const row of await services.domain.packages.listAllNames(repo)) {
-          const format = findFormat(row.format);
-          if (format) touched.add(`${format.ecosystem}\0${row.name}`);
-        }
-      }
+      const [{ createServerGate }, { allPackageKeys, rescanPackages }] = await Promise.all([import('../security/service.js'), import('../server/rescan.js')]);
+      const repos = ctx.args[0] === undefined ? undefined : [await requireRepo(services.domain, ctx.args[0])];
+      const touched = await allPackageKeys(services.domain, repos?.map((r) => r.id));
       const gate = createServerGate(services.domain, { timeoutMs: services.config.gate.analyzerTimeoutMs });
-      return rescanPackages({ ...services, gate }, touched, { why: 'stockade rescan', actor: cliActor(), ...(ctx.args[0] ? { repoIds: repos.map((r) => r.id) } : {}) });
+      return rescanPackages({ ...services, gate }, touched, { why: 'stockade rescan', actor: cliActor(), ...(repos ? { repoIds: repos.map((r) => r.id) } : {}) });
     });
     ctx.out.result(tally, () => `rescanned ${tally.checked} stored versions: ${tally.changed} changed, ${tally.quarantined} newly quarantined${tally.failed ? `, ${tally.failed} unreadable` : ''}`);
     return 0;

@@ -28,7 +28,14 @@ const MAX_RESCAN_BYTES = 512 * 1024 * 1024;
 export async function rescanPackages(
   deps: { domain: Domain; blobs: BlobStore; gate: SecurityGate },
   touched: Iterable<string>,
-  options: { why: string; actor?: Actor; /** Only versions in these repositories. */ repoIds?: number[] },
+  options: {
+    why: string;
+    actor?: Actor;
+    /** Only versions in these repositories. */
+    repoIds?: number[];
+    /** Stops between versions (server shutdown); what was done stays done. */
+    signal?: AbortSignal;
+  },
 ): Promise<RescanTally> {
   const tally: RescanTally = { checked: 0, changed: 0, quarantined: 0, failed: 0 };
   const byEcosystem = new Map<string, Set<string>>();
@@ -45,6 +52,7 @@ export async function rescanPackages(
     for (let start = 0; start < list.length; start += 500) {
       const rows = await deps.domain.packages.versionsNamed(format.name, list.slice(start, start + 500));
       for (const row of rows) {
+        if (options.signal?.aborted) return tally;
         if (options.repoIds && !options.repoIds.includes(row.repo_id)) continue;
         tally.checked++;
         const repo = await deps.domain.repos.getById(row.repo_id);
@@ -89,4 +97,22 @@ export async function rescanPackages(
     }
   }
   return tally;
+}
+
+/** Every stored package of every repository (or of some), as rescan keys. */
+export async function allPackageKeys(domain: Domain, repoIds?: number[]): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const repo of await domain.repos.list({})) {
+    if (repoIds && !repoIds.includes(repo.id)) continue;
+    for (const row of await domain.packages.listAllNames(repo)) {
+      const format = formats.find((f) => f.name === row.format);
+      if (format) keys.add(`${format.ecosystem}\0${row.name}`);
+    }
+  }
+  return keys;
+}
+
+/** `malware@1,secrets@1,…`: which analyzers (and versions) evaluated the stored packages. */
+export function analyzerSetOf(gate: SecurityGate): string {
+  return gate.analyzers.map((a) => `${a.id}@${a.version}`).sort().join(',');
 }

@@ -189,6 +189,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('policy_exceptions_repo').on('policy_exceptions').column('repo_id').execute();
       },
     },
+    '0003-gate-state': {
+      async up(db: Builder) {
+        // Shared facts about the gate, e.g. which analyzer versions last evaluated the stored packages.
+        await db.schema
+          .createTable('gate_state')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -177,6 +177,12 @@ export interface PolicyExceptionsTable {
   created_at: string;
 }
 
+export interface GateStateTable {
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   owners: OwnersTable;
@@ -194,6 +200,7 @@ export interface Database {
   advisory_packages: AdvisoryPackagesTable;
   repo_policies: RepoPoliciesTable;
   policy_exceptions: PolicyExceptionsTable;
+  gate_state: GateStateTable;
 }
 
 export type Db = Kysely<Database>;
