@@ -143,4 +143,16 @@ describe('security gate with npm', () => {
     const reset = await apiCall('DELETE', '/policy');
     assert.equal((reset.json as { custom: boolean }).custom, false);
   });
+
+  it('accepts a policy as YAML and reports YAML errors clearly', async () => {
+    const yaml = 'version: 1\nrules:\n  - match: { analyzer: typosquat }\n    action: block\n';
+    const put = (body: string) => http('PUT', `${api}/policy`, { token: server.adminToken, rawBody: body, headers: { 'content-type': 'application/yaml' } });
+    const set = await put(yaml);
+    assert.equal(set.status, 200, set.text);
+    assert.equal((set.json?.policy as { rules: { action: string }[] }).rules[0]?.action, 'block');
+    const broken = await put('version: 1\nrules: [\n');
+    assert.equal(broken.status, 400, broken.text);
+    assert.match(broken.text, /INVALID_POLICY.*not valid YAML/);
+    await apiCall('DELETE', '/policy');
+  });
 });

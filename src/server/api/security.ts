@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import YAML from 'yaml';
 import { actorOf } from '../../http/auth.js';
 import { StockadeError } from '../../errors.js';
 import { findFormat } from '../../formats/list.js';
@@ -88,6 +89,15 @@ export async function securityRoutes(app: ApiApp, ctx: ServerContext): Promise<v
   const { domain } = ctx;
   const repoFor = createRepoGuard(ctx);
 
+  // Policies are often kept as YAML next to other configuration; accept it as well as JSON.
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_request, body, done) => {
+    try {
+      done(null, YAML.parse(body as string, { maxAliasCount: 100 }));
+    } catch (error) {
+      done(new StockadeError('INVALID_POLICY', [`the body is not valid YAML: ${(error as Error).message.split('\n')[0]}`]));
+    }
+  });
+
   async function policyView(repo: Parameters<typeof domain.policies.get>[0]) {
     const record = await domain.policies.get(repo);
     const { policy } = await ctx.gate.policyOf(repo);
@@ -107,7 +117,7 @@ export async function securityRoutes(app: ApiApp, ctx: ServerContext): Promise<v
         tags,
         operationId: 'setPolicy',
         summary: 'Replace the policy',
-        description: 'The document is validated whole; an error names the exact path (`rules[2].match.severityAtLeast`).',
+        description: 'JSON or YAML (`application/yaml`). The document is validated whole; an error names the exact path (`rules[2].match.severityAtLeast`).',
         params: RepoParams,
         // Validated by the one policy parser, so the API and the CLI report the same errors.
         body: Type.Unknown(),
