@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -113,21 +112,6 @@ describe('importing the real advisory databases', () => {
         ['vuln/npm/504.json', ['cvss_vector: "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:U/A:U" is not a CVSS vector; ignored']],
       ],
     );
-  });
-
-  // The upstream folders the zips were made from (../shared/data, see test/data/advisories/README.md).
-  // pypa is left out: reading its 2,661 YAML files twice adds seconds and nothing folder-specific.
-  const shared = join(DATA, '../../../../shared/data/advisories');
-  it('the same folders, unzipped, read the same', { skip: !existsSync(shared) && `no ${shared}` }, async () => {
-    for (const name of ['rubysec', 'nodejs-security-wg']) {
-      const folder = await readAll(join(shared, name));
-      assert.deepEqual(tally(folder), tally(items[name]!), name);
-      assert.deepEqual(
-        folder.map((i) => i.advisory?.id ?? i.skipped),
-        items[name]!.map((i) => i.advisory?.id ?? i.skipped),
-        `${name}: same records in the same order`,
-      );
-    }
   });
 
   // Each case below was checked by reading the advisory file itself.
