@@ -99,6 +99,8 @@ const ageBad = `${age.slice(0, -1)}${age.endsWith('Q') ? 'P' : 'Q'}`;
 const token = jwt({ alg: 'HS256', typ: 'JWT' }, { sub: 'svc-7f3a', scope: 'deploy', iat: 1700000000 }, 'jwt');
 const k8sValue = Buffer.from(r('k8s', 24)).toString('base64');
 const dbPassword = r('db-password', 20);
+// Short and mixed like a generated database password: not long enough for the token-like tier.
+const urlPassword = r('url-password', 14);
 const legacyNpmToken = uuid('npmrc');
 const pypircPassword = r('pypirc', 24);
 const dockerAuth = Buffer.from(`deploy:${r('docker-auth', 24)}`).toString('base64');
@@ -241,6 +243,33 @@ export const positives: SecretCase[] = [
   { rule: 'url-basic-auth', name: 'token user is high confidence', files: { 'ci.sh': `git push https://x-access-token:${dbPassword}@git.acme-corp.net/o/r.git` }, secret: dbPassword, confidence: 'high' },
   { rule: 'url-basic-auth', name: 'redis URL with an empty user', files: { 'config.js': `const url = "redis://:${dbPassword}@cache.acme-corp.net:6379";` }, secret: dbPassword },
   { rule: 'url-basic-auth', name: 'database URL', files: { 'config.js': `const url = "postgres://app_user:${dbPassword}@db.prod.acme-corp.net:5432/app";` }, secret: dbPassword, severity: 'high' },
+  {
+    rule: 'url-basic-auth',
+    name: 'random password in a config file',
+    files: { 'config/production.json': `{\n  "database": "mysql://svc_orders:${urlPassword}@mysql.acme-corp.net:3306/orders"\n}\n` },
+    secret: urlPassword,
+    severity: 'high',
+    confidence: 'medium',
+    line: 2,
+  },
+  { rule: 'url-basic-auth', name: 'a chosen word-and-year password', files: { 'src/db.js': 'module.exports = "postgres://app:Summer2024@db.acme-corp.net/app";' }, secret: 'Summer2024', severity: 'high', confidence: 'medium' },
+  {
+    rule: 'url-basic-auth',
+    name: 'an example cue before an assignment does not make it an example',
+    files: { 'src/db.js': `// connects like the old client did\nconst looksLike = true; const url = "postgres://app:${urlPassword}@db.acme-corp.net/app";` },
+    secret: urlPassword,
+    severity: 'high',
+    confidence: 'medium',
+    line: 2,
+  },
+  {
+    rule: 'url-basic-auth',
+    name: 'random password cited as an example only warns',
+    files: { 'lib/config.js': `// Set DATABASE_URL to something like postgres://app:${urlPassword}@db.acme-corp.net/app\nmodule.exports = process.env.DATABASE_URL;` },
+    secret: urlPassword,
+    severity: 'medium',
+    confidence: 'low',
+  },
   { rule: 'npmrc-auth', name: 'legacy token in .npmrc', files: { '.npmrc': `registry=https://registry.example/\n//registry.example/:_authToken=${legacyNpmToken}\n` }, secret: legacyNpmToken, severity: 'critical', line: 2 },
   {
     rule: 'pypirc-password',
@@ -342,6 +371,31 @@ export const negatives: SecretCase[] = [
   { rule: 'url-basic-auth', name: 'tutorial password', files: { 'README.md': 'mongodb+srv://myUser:myPassword123@cluster0.acme-corp.net/db' } },
   { rule: 'url-basic-auth', name: 'local database', files: { 'config.js': 'const url = "postgres://postgres:postgres@localhost:5432/db";' } },
   { rule: 'url-basic-auth', name: 'documentation host', files: { 'README.md': `https://user:${r('doc-pass', 12)}@example.com/path` } },
+  {
+    rule: 'url-basic-auth',
+    name: 'sample key in an error message of bundled library code',
+    files: {
+      'lib/utilsBundle.js': [
+        '    function _instructions(result, vaultKey) {',
+        '      let uri;',
+        '      try {',
+        '        uri = new URL(vaultKey);',
+        '      } catch (error) {',
+        '        if (error.code === "ERR_INVALID_URL") {',
+        '          const err = new Error("INVALID_VAULT_KEY: Wrong format. Must be in valid uri format like vault://:key_1234@vault.acme-corp.net/app/.env.vault?environment=development");',
+        '          throw err;',
+        '        }',
+        '      }',
+        '    }',
+      ].join('\n'),
+    },
+  },
+  { rule: 'url-basic-auth', name: 'placeholder host names', files: { 'README.md': `mysql://app:${r('ph-host', 14)}@my-db.acme-corp.net/app and redis://:${r('ph-host-2', 14)}@yourcompany.acme-corp.net` } },
+  { rule: 'url-basic-auth', name: 'sample key assigned as a default', files: { 'src/defaults.js': 'const DEFAULT_KEY = "vault://:key_1234@vault.acme-corp.net/app";' } },
+  { rule: 'url-basic-auth', name: 'word and counting digits', files: { 'README.md': 'Connect with `mongodb://reader:demo1234@cluster0.acme-corp.net/db`.' } },
+  { rule: 'url-basic-auth', name: 'slot name and a number', files: { 'deploy.sh': 'lftp ftp://deploy:pwd_98765@files.acme-corp.net/' } },
+  { rule: 'url-basic-auth', name: 'repeated digits', files: { 'docs/proxy.md': 'export HTTPS_PROXY=http://proxyuser:proxy0000@proxy.acme-corp.net:3128' } },
+  { rule: 'bitbucket-app-password', name: 'sample value in URL', files: { 'README.md': 'git clone https://builder:app_password_1234@bitbucket.org/team/repo.git' } },
   { rule: 'url-basic-auth', name: 'assembled in code', files: { 'a.js': "const u = proto + '://' + user + ':' + pass + '@' + host; const v = `https://${user}:${pass}@${host}`;" } },
   { rule: 'npmrc-auth', name: 'env interpolation', files: { '.npmrc': '//registry.example/:_authToken=${NPM_TOKEN}\n' } },
   { rule: 'npmrc-auth', name: 'not an npmrc', files: { 'docs/npmrc.md': `//registry.example/:_authToken=${legacyNpmToken}` } },

@@ -22,7 +22,7 @@ async function check(name: string, options: { ecosystem?: 'npm' | 'PyPI'; ownerN
 describe('typosquat analyzer', () => {
   it('has the expected identity', () => {
     assert.equal(typosquatAnalyzer.id, 'typosquat');
-    assert.equal(typosquatAnalyzer.version, 1);
+    assert.equal(typosquatAnalyzer.version, 2);
     assert.equal(typosquatAnalyzer.cacheable, false);
   });
 
@@ -43,7 +43,10 @@ describe('typosquat analyzer', () => {
     { name: 'version number bolted on', candidate: 'underscore.string-2', target: 'underscore.string', technique: 'affix' },
     { name: 'scope made a prefix', candidate: 'babel-core', target: '@babel/core', technique: 'scope-confusion' },
     { name: '@types made a prefix', candidate: 'types-node', target: '@types/node', technique: 'scope-confusion' },
-    { name: 'prefix made a scope', candidate: '@babel/preset-env', target: 'babel-preset-env', technique: 'scope-confusion' },
+    { name: 'prefix made a scope', candidate: '@cross/env', target: 'cross-env', technique: 'scope-confusion' },
+    { name: 'prefix made a new scope next to an established one', candidate: '@babel-preset/env', target: 'babel-preset-env', technique: 'scope-confusion' },
+    { name: 'a look-alike of an established scope', candidate: '@babell/core', target: '@babel/core', technique: 'repeated-character' },
+    { name: 'a look-alike of @types', candidate: '@typess/node', target: '@types/node', technique: 'repeated-character' },
     { name: 'digit for a letter', candidate: '1odash', target: 'lodash', technique: 'homoglyph', confidence: 'high' },
     { name: 'Cyrillic o', candidate: 'l\u043edash', target: 'lodash', technique: 'homoglyph' },
     { name: 'Greek alpha', candidate: 'ex\u03c1ress', target: 'express', technique: 'homoglyph' },
@@ -86,6 +89,12 @@ describe('typosquat analyzer', () => {
     { name: 'an unrelated name', candidate: 'left-pad' },
     { name: 'a name that only contains a popular one', candidate: 'express-session' },
     { name: 'a bare name of a scoped package', candidate: 'core' },
+    // A scope holding a listed name belongs to that popular publisher: its new names are not squats.
+    { name: 'a scoped name whose legacy unscoped form is popular', candidate: '@babel/preset-env' },
+    { name: 'a new name in an established scope next to a legacy one', candidate: '@babel/helper-call-delegate', list: ['@babel/core', 'babel-helper-call-delegate'] },
+    { name: 'a sibling one edit from another name of its scope', candidate: '@types/nodee' },
+    { name: 'a sibling in a scoped family', candidate: '@types/d3-time', list: ['@types/d3-timer'] },
+    { name: 'a scoped affix in the same scope', candidate: '@stylistic/eslint-plugin-js', list: ['@stylistic/eslint-plugin'] },
     { name: 'an edit inside a short word of a family name', candidate: 'mypy-boto3-sts', ecosystem: 'PyPI', list: ['mypy-boto3-sqs'] },
   ];
   for (const c of negatives) {

@@ -1,12 +1,13 @@
 import type { AnalysisContext, Analyzer, AnalyzerFinding } from '../../types.js';
 import { namingFor } from './ecosystems.js';
 import { findLookalikes } from './match.js';
-import { buildNameIndex, type NameIndex } from './name-index.js';
+import { buildNameIndex, scopeOf, type NameIndex } from './name-index.js';
 
 /**
  * Typosquat: warns when a package's name imitates a popular one of its ecosystem (one typo, a
  * swapped pair, other separators, an added `-js`, a look-alike character, a scope turned into
- * a prefix). Listed popular names are never flagged, nor matches against names the same owner
+ * a prefix). Listed popular names are never flagged, nor names in a scope that holds a listed
+ * name (its owner is that popular publisher), nor matches against names the same owner
  * publishes. Name similarity alone is weak evidence, so every finding is medium and the
  * default policy only warns.
  */
@@ -44,7 +45,7 @@ export function createTyposquatAnalyzer(options: TyposquatOptions = {}): Analyze
 
   return {
     id: 'typosquat',
-    version: 1,
+    version: 2,
     // Reads the popular lists and the owner's other names, not only the artifact bytes.
     cacheable: false,
     // Every ecosystem may have a list; one without a list yields no findings.
@@ -59,11 +60,26 @@ export function createTyposquatAnalyzer(options: TyposquatOptions = {}): Analyze
 
 export const typosquatAnalyzer: Analyzer = createTyposquatAnalyzer();
 
+/**
+ * An npm scope belongs to one publisher, and only its members publish into it. A new name in a
+ * scope that already holds a listed popular package therefore comes from that popular
+ * publisher, not from someone imitating it: `@babel/helper-call-delegate` next to the legacy
+ * `babel-helper-call-delegate`, `@types/d3-time` next to `@types/d3-timer`, `@expo/server` next
+ * to `expo-server`. A look-alike scope (`@babell/core`, `@typess/node`) holds no listed name
+ * and is still checked.
+ */
+function inEstablishedScope(index: NameIndex, name: string): boolean {
+  if (!index.naming.scoped) return false;
+  const scope = scopeOf(index.naming.normalize(name));
+  return scope !== undefined && index.scopes.has(scope);
+}
+
 function judgeName(index: NameIndex, ctx: AnalysisContext): AnalyzerFinding[] {
   const { naming } = index;
   const name = ctx.artifact.name;
   // A popular package is never a squat of another; case-sensitive ecosystems compare as listed.
   if (naming.caseSensitive ? index.listedRaw.has(name) : index.listed.has(naming.normalize(name))) return [];
+  if (inEstablishedScope(index, name)) return [];
   const owned = new Set([...ctx.ownerNames].map((n) => naming.normalize(n)));
   const matches = findLookalikes(index, name).filter((m) => !owned.has(m.target.norm) && !(naming.caseSensitive && ctx.ownerNames.has(m.target.name)));
   const best = matches[0];

@@ -36,6 +36,8 @@ export interface NameIndex {
   wordSets: ReadonlyMap<string, readonly PopularEntry[]>;
   /** Visual skeletons of targets. */
   skeletons: ReadonlyMap<string, readonly PopularEntry[]>;
+  /** Scopes (without `@`) of every listed scoped name: scopes known to belong to a popular publisher. */
+  scopes: ReadonlySet<string>;
 }
 
 export interface NameIndexOptions {
@@ -52,10 +54,13 @@ export function buildNameIndex(names: readonly string[], naming: EcosystemNaming
   const separatorless = new Map<string, PopularEntry[]>();
   const wordSets = new Map<string, PopularEntry[]>();
   const skeletons = new Map<string, PopularEntry[]>();
+  const scopes = new Set<string>();
 
   names.forEach((name, i) => {
     const norm = naming.normalize(name);
     listedRaw.add(name);
+    const scope = naming.scoped ? scopeOf(norm) : undefined;
+    if (scope !== undefined) scopes.add(scope);
     if (listed.has(norm)) return;
     const entry: PopularEntry = { name, norm, rank: i + 1 };
     listed.set(norm, entry);
@@ -68,7 +73,7 @@ export function buildNameIndex(names: readonly string[], naming: EcosystemNaming
     if (words !== undefined) push(wordSets, words, entry);
     push(skeletons, skeleton(norm), entry);
   });
-  return { naming, listed, listedRaw, targets, byLengthFirst, byLengthLast, separatorless, wordSets, skeletons };
+  return { naming, listed, listedRaw, targets, byLengthFirst, byLengthLast, separatorless, wordSets, skeletons, scopes };
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {
