@@ -109,6 +109,10 @@ describe('security gate with npm', () => {
     assert.match(result.stderr, /npm notice .*expresss@1\.0\.0 was published with warnings: typosquat\/[\w-]+/);
     assert.match(result.stderr, /"express"/);
     assert.equal((await packument('expresss')).status, 200);
+    const detail = await http('GET', `${server.url}/api/v1/repos/admin/gate/packages/npm/expresss`, { token: server.adminToken });
+    const version = (detail.json?.versions as { verdict: string; findings: { rule: string; action: string }[] }[])[0];
+    assert.equal(version?.verdict, 'warn');
+    assert.ok(version?.findings.some((f) => f.rule.startsWith('typosquat/') && f.action === 'warn'));
   });
 
   it('rejects an invalid policy with the exact path of the error', async () => {

@@ -31,6 +31,10 @@ const PackageDetail = Type.Object({
       createdAt: Timestamp,
       publisher: Type.String(),
       deprecated: Nullable(Type.String()),
+      verdict: Type.String({ description: "the security gate's verdict: allow or warn (quarantined versions are not listed)" }),
+      findings: Type.Array(Type.Object({ rule: Type.String(), severity: Type.String(), message: Type.String(), action: Type.String() }, { additionalProperties: true }), {
+        description: 'what the gate found, with the action policy gave each',
+      }),
       files: Type.Array(PackageFile),
     }),
   ),
@@ -71,7 +75,15 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
       name: pkg.name,
       format: format.name,
       distTags: pkg.distTags,
-      versions: versions.map((v) => ({ version: v.version, createdAt: v.createdAt, publisher: v.publisher, deprecated: v.deprecated, files: v.files })),
+      versions: versions.map((v) => ({
+        version: v.version,
+        createdAt: v.createdAt,
+        publisher: v.publisher,
+        deprecated: v.deprecated,
+        verdict: v.gate.verdict,
+        findings: v.gate.findings as { rule: string; severity: string; message: string; action: string }[],
+        files: v.files,
+      })),
     };
   }
 
