@@ -1,5 +1,6 @@
 import { advisoryCommands } from './advisories.js';
 import { auditCommands } from './audit.js';
+import { gcCommands } from './gc.js';
 import type { Command } from './command.js';
 import { orgCommands } from './org.js';
 import { policyCommands } from './policy.js';
@@ -20,6 +21,7 @@ export const commands: readonly Command[] = [
   ...policyCommands,
   ...advisoryCommands,
   ...auditCommands,
+  ...gcCommands,
   ...pushCommands,
   ...scanCommands,
 ];

@@ -31,6 +31,11 @@ export interface ByteRange {
  * Content-addressed blob storage. Blobs are named by the lowercase hex sha256 of their bytes; every
  * method rejects any other name with BAD_REQUEST. Storage failures surface as SERVICE_UNAVAILABLE.
  */
+export interface BlobStat {
+  size: number;
+  storedAt: Date;
+}
+
 export interface BlobStore {
   /**
    * Streams `source` into the store, content-addressed by sha256. Atomic: the blob becomes visible
@@ -48,8 +53,11 @@ export interface BlobStore {
   get(sha256: string, range?: ByteRange): Promise<Readable>;
   /** Reads a whole blob into memory: only for metadata-sized blobs. Throws NOT_FOUND. */
   read(sha256: string): Promise<Buffer>;
-  /** Size of a stored blob, or null when it is absent. */
-  stat(sha256: string): Promise<{ size: number } | null>;
+  /**
+   * Size of a stored blob and when it was last written (every put of the content renews it, so
+   * garbage collection can spare blobs a publish has just stored), or null when it is absent.
+   */
+  stat(sha256: string): Promise<BlobStat | null>;
   /** Idempotent delete. */
   delete(sha256: string): Promise<void>;
   /** Every stored digest, in no particular order, for garbage collection. */
@@ -82,7 +90,7 @@ export interface BlobStoreDriver {
   createWriter(): Promise<BlobWriter>;
   /** Opened stream, or null when the blob is absent. */
   get(sha256: string, range?: ByteRange): Promise<Readable | null>;
-  stat(sha256: string): Promise<{ size: number } | null>;
+  stat(sha256: string): Promise<BlobStat | null>;
   /** Must succeed when the blob is absent. */
   delete(sha256: string): Promise<void>;
   /** Yields the digest of every committed blob. */

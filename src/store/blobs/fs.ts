@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isSha256Hex, wrapBlobStore, type BlobStore, type BlobStoreDriver, type BlobWriter } from './blob-store.js';
+import { isSha256Hex, wrapBlobStore, type BlobStat, type BlobStore, type BlobStoreDriver, type BlobWriter } from './blob-store.js';
 
 export interface FsBlobStoreOptions {
   /** Folder holding `sha256/` (the blobs) and `tmp/` (uploads in progress). */
@@ -79,10 +79,10 @@ export function createFsBlobDriver(options: FsBlobStoreOptions): BlobStoreDriver
     };
   }
 
-  async function statFile(file: string): Promise<{ size: number } | null> {
+  async function statFile(file: string): Promise<BlobStat | null> {
     try {
       const stats = await stat(file);
-      return { size: stats.size };
+      return { size: stats.size, storedAt: stats.mtime };
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return null;
       throw error;

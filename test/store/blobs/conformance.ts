@@ -101,7 +101,21 @@ export function blobStoreConformance(name: string, make: () => Promise<Conforman
         const digests = await store.put(data);
         assert.deepEqual(digests, digestsOf(data));
         assert.deepEqual(await store.read(digests.sha256), data);
-        assert.deepEqual(await store.stat(digests.sha256), { size: data.length });
+        assert.equal((await store.stat(digests.sha256))?.size, data.length);
+      });
+
+      it('stat says when the content was last stored, and a new put of it renews that', async () => {
+        const data = Buffer.from(`renewed ${Math.random()}`);
+        const before = Date.now();
+        const { sha256 } = await store.put(data);
+        const first = await store.stat(sha256);
+        assert.ok(first && first.storedAt instanceof Date);
+        // Coarse file system clocks: allow a second either way.
+        assert.ok(Math.abs(first.storedAt.getTime() - before) < 2000, `storedAt ${first.storedAt.toISOString()}`);
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await store.put(data);
+        const second = await store.stat(sha256);
+        assert.ok(second && second.storedAt.getTime() > first.storedAt.getTime(), 'a second put renews storedAt');
       });
 
       it('stores an empty blob', async () => {
@@ -144,7 +158,7 @@ export function blobStoreConformance(name: string, make: () => Promise<Conforman
         const chunks = Array.from({ length: 20 }, () => chunk);
         const digests = await store.put(streamOf(...chunks));
         assert.deepEqual(digests, digestsOf(Buffer.concat(chunks)));
-        assert.deepEqual(await store.stat(digests.sha256), { size: 20 * 1024 * 1024 });
+        assert.equal((await store.stat(digests.sha256))?.size, 20 * 1024 * 1024);
       });
     });
 
