@@ -27,8 +27,14 @@ export const errorCatalog = {
   INVALID_DIST_TAG: { status: 400, message: 'invalid dist-tag "%s": %s' },
   UNPUBLISH_FORBIDDEN: { status: 403, message: 'unpublish is not allowed: %s' },
   INVALID_POLICY: { status: 400, message: 'invalid policy: %s' },
-  PACKAGE_BLOCKED: { status: 403, message: 'blocked by the security gate: %s' },
-  PACKAGE_QUARANTINED: { status: 403, message: '%s is quarantined pending review: %s' },
+  PACKAGE_BLOCKED: {
+    status: 403,
+    message: 'blocked by the security gate: %s. Remove what was found and publish again, or ask a repository admin for an exception (stockade policy allow)',
+  },
+  PACKAGE_QUARANTINED: {
+    status: 403,
+    message: '%s is quarantined pending review: %s. A repository admin can approve it (stockade quarantine approve)',
+  },
   CONFLICT: { status: 409, message: 'conflict: %s' },
   REVISION_MISMATCH: { status: 409, message: 'document revision %s does not match the current revision' },
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { filesOf, loadGate, ROOT } from '../lib/gate.mjs';
 import { parseArgs } from 'node:util';
 
 /**
@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
  * for; nothing here names one.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const USAGE = `usage: npm run bench:detection -- [--benign N] [--offline]
   --benign N   most-downloaded npm packages in the benign set (default 1000)
   --offline    use only tarballs already in the cache (no npm pack)`;
@@ -28,18 +27,7 @@ const FIXTURES = join(ROOT, 'test/security/malware/fixtures');
 const LEVELS = ['warn', 'quarantine', 'block'];
 const rankOf = (action) => ['allow', ...LEVELS].indexOf(action);
 
-const dist = (p) => import(join(ROOT, 'dist', p));
-const [{ inspectTarball }, { scanOffline }, { analyzers }, { createPopularNames }, { createMemoryAdvisoryLookup }, { createContentView }, { normalizeManifest }] = await Promise.all([
-  dist('formats/npm/publish.js'),
-  dist('security/offline-scan.js'),
-  dist('security/analyzers/list.js'),
-  dist('security/popular.js'),
-  dist('security/advisory-lookup.js'),
-  dist('security/view.js'),
-  dist('formats/npm/publish.js'),
-]);
-const popular = createPopularNames();
-const advisories = createMemoryAdvisoryLookup([]);
+const gate = await loadGate();
 
 /** Cache file name of a package spec, as `npm pack` names it. */
 const packName = (name) => name.replace(/^@/, '').replace('/', '-');
@@ -80,37 +68,13 @@ function benignTarballs(names) {
   return out;
 }
 
-function filesOf(dir, prefix = '') {
-  const out = [];
-  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...filesOf(dir, rel));
-    else if (entry.isFile()) out.push(rel);
-  }
-  return out;
-}
-
-async function scanTarball(data) {
-  const inspected = inspectTarball(data);
-  return scanOffline(
-    { artifact: { format: 'npm', ecosystem: 'npm', name: inspected.name, version: inspected.version, filename: 'x.tgz', manifest: inspected.manifest }, data, view: inspected.view },
-    { analyzers, advisories, popular },
-  );
-}
-
 /** A fixture folder scanned as the package it describes, without packing it. */
 async function scanFixture(dir) {
   const entries = filesOf(dir).map((path) => {
     const body = readFileSync(join(dir, path));
     return { path, type: 'file', size: body.length, mode: statSync(join(dir, path)).mode & 0o777, body };
   });
-  const pkgJson = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  const view = createContentView(entries);
-  const manifest = normalizeManifest(pkgJson, entries);
-  return scanOffline(
-    { artifact: { format: 'npm', ecosystem: 'npm', name: String(pkgJson.name), version: String(pkgJson.version), filename: 'x.tgz', manifest }, data: Buffer.from(JSON.stringify(pkgJson)), view },
-    { analyzers, advisories, popular },
-  );
+  return gate.scanFiles(entries, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')));
 }
 
 const fmtPct = (n, d) => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
@@ -125,7 +89,7 @@ fetchBenign(names);
 const samples = [];
 for (const { id, file } of benignTarballs(names)) {
   try {
-    const { verdict } = await scanTarball(readFileSync(file));
+    const { verdict } = await gate.scanTarball(readFileSync(file));
     samples.push({ id, set: 'benign', verdict });
   } catch (error) {
     process.stderr.write(`  ${id}: ${error.message}\n`);

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { filesOf, loadGate, ROOT } from '../lib/gate.mjs';
 import { parseArgs } from 'node:util';
 import { create as createTar } from 'tar';
 
@@ -12,7 +12,6 @@ import { create as createTar } from 'tar';
  * same tarballs, so the gate's own cost is visible next to it.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const USAGE = `usage: npm run bench:gate -- [--limit N] [--max-mb M] [--runs R]
   --limit N    at most N packages (default all)
   --max-mb M   skip packages whose files exceed M MiB (default 64)
@@ -27,15 +26,7 @@ const limit = values.limit ? Number(values.limit) : Infinity;
 const maxBytes = Number(values['max-mb'] ?? 64) * 1024 * 1024;
 const runs = Number(values.runs ?? 3);
 
-const dist = (p) => import(join(ROOT, 'dist', p));
-const [{ inspectTarball }, { readNpmTarball }, { scanOffline }, { analyzers }, { createPopularNames }, { createMemoryAdvisoryLookup }] = await Promise.all([
-  dist('formats/npm/publish.js'),
-  dist('formats/npm/tarball.js'),
-  dist('security/offline-scan.js'),
-  dist('security/analyzers/list.js'),
-  dist('security/popular.js'),
-  dist('security/advisory-lookup.js'),
-]);
+const gate = await loadGate();
 
 function packageDirs() {
   const base = join(ROOT, 'node_modules');
@@ -53,18 +44,6 @@ function packageDirs() {
       return false;
     }
   });
-}
-
-function filesOf(dir, prefix = '') {
-  const out = [];
-  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) {
-      if (entry.name === 'node_modules' || entry.name === '.git') continue;
-      out.push(...filesOf(dir, rel));
-    } else if (entry.isFile()) out.push(rel);
-  }
-  return out;
 }
 
 function pack(dir) {
@@ -86,9 +65,6 @@ const fmt = (n, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, 
 
 const scratch = mkdtempSync(join(tmpdir(), 'stockade-bench-gate-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
-const popular = createPopularNames();
-popular.list('npm');
-const advisories = createMemoryAdvisoryLookup([]);
 
 const rows = [];
 const perAnalyzer = new Map();
@@ -110,19 +86,15 @@ for (const dir of dirs) {
   let outcomes = [];
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
-    readNpmTarball(packed.data);
+    gate.unpack(packed.data);
     unpackTimes.push(performance.now() - t);
     t = performance.now();
-    let inspected;
+    let result;
     try {
-      inspected = inspectTarball(packed.data);
+      result = await gate.scanTarball(packed.data);
     } catch {
       break;
     }
-    const result = await scanOffline(
-      { artifact: { format: 'npm', ecosystem: 'npm', name: inspected.name, version: inspected.version, filename: 'x.tgz', manifest: inspected.manifest }, data: packed.data, view: inspected.view },
-      { analyzers, advisories, popular },
-    );
     gateTimes.push(performance.now() - t);
     verdict = result.verdict.action;
     outcomes = result.report.outcomes;

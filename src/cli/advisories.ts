@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Domain } from '../domain/index.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import { arg, type Command, stringOption, UsageError } from './command.js';
-import { cliActor, withServices } from './services.js';
+import { cliActor, requireRepo, withServices } from './services.js';
 
 /** Largest advisory archive `sync` downloads. */
 const MAX_SYNC_BYTES = 2 * 1024 * 1024 * 1024;
@@ -125,12 +125,5 @@ const rescan: Command = {
     return 0;
   },
 };
-
-async function requireRepo(domain: Domain, path: string) {
-  const [owner, name] = path.split('/');
-  const repo = owner && name ? await domain.repos.get(owner, name) : null;
-  if (!repo) throw new UsageError(`no repository ${path} (expected owner/repo)`);
-  return repo;
-}
 
 export const advisoryCommands: Command[] = [advisoriesImport, advisoriesSync, rescan];

@@ -1,18 +1,9 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import type { Domain } from '../domain/index.js';
-import type { RepoInfo } from '../domain/repos.js';
 import { StockadeError } from '../errors.js';
-import { arg, type Command, parseRepoPath, stringOption, UsageError } from './command.js';
+import { arg, type Command, stringOption, UsageError } from './command.js';
 import { formatDate, table } from './output.js';
-import { cliActor, withServices } from './services.js';
-
-async function requireRepo(domain: Domain, path: string): Promise<RepoInfo> {
-  const { owner, name } = parseRepoPath(path);
-  const repo = await domain.repos.get(owner, name);
-  if (!repo) throw new StockadeError('NOT_FOUND', [`repository ${owner}/${name}`]);
-  return repo;
-}
+import { cliActor, requireRepo, withServices } from './services.js';
 
 /** A policy document from a YAML or JSON file (`-` for standard input), not yet validated. */
 export function readPolicyDocument(file: string): unknown {

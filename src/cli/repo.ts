@@ -1,8 +1,7 @@
 import type { RepoInfo } from '../domain/repos.js';
-import { StockadeError } from '../errors.js';
 import { arg, type Command, parseRepoPath, stringOption, UsageError } from './command.js';
 import { formatDate, table } from './output.js';
-import { cliActor, registryUrls, serverBaseUrl, withServices } from './services.js';
+import { cliActor, registryUrls, requireRepo, serverBaseUrl, withServices } from './services.js';
 
 function describe(repo: RepoInfo, urls: Record<string, string>): string {
   const lines = [
@@ -74,10 +73,8 @@ const repoShow: Command = {
   args: { min: 1, max: 1 },
   examples: ['stockade repo show acme/web', 'stockade repo show acme/web --url https://packages.example.com'],
   async run(ctx) {
-    const { owner, name } = parseRepoPath(arg(ctx, 0));
     const { repo, urls } = await withServices(ctx.configFile, ctx.env, async ({ config, domain }) => {
-      const repo = await domain.repos.get(owner, name);
-      if (!repo) throw new StockadeError('NOT_FOUND', [`repository ${owner}/${name}`]);
+      const repo = await requireRepo(domain, arg(ctx, 0));
       return { repo, urls: await registryUrls(serverBaseUrl(config, stringOption(ctx.options, 'url')), repo) };
     });
     ctx.out.result({ ...repo, registries: urls }, () => describe(repo, urls));

@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isStockadeError, StockadeError } from '../errors.js';
+import { isStockadeError } from '../errors.js';
 import { type Command, stringOption, UsageError } from './command.js';
 import { readPolicyDocument } from './policy.js';
 
-/** How much of a file format detection looks at (magic numbers, tar headers). */
-const HEAD_BYTES = 4096;
 const LEVELS = ['warn', 'quarantine', 'block'] as const;
 type Level = (typeof LEVELS)[number];
 
@@ -49,7 +47,7 @@ const scan: Command = {
   async run(ctx) {
     const failOn = (stringOption(ctx.options, 'fail-on') ?? 'block') as Level;
     if (!LEVELS.includes(failOn)) throw new UsageError('--fail-on must be warn, quarantine or block');
-    const [{ formats }, policyModule, { analyzers }, { createPopularNames }, lookupModule, { scanOffline }] = await Promise.all([
+    const [{ detectFormat }, policyModule, { analyzers }, { createPopularNames }, lookupModule, { scanOffline }] = await Promise.all([
       import('../formats/list.js'),
       import('../security/policy.js'),
       import('../security/analyzers/list.js'),
@@ -91,8 +89,7 @@ const scan: Command = {
           throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
         }
         const filename = path.basename(file);
-        const format = formats.find((f) => f.claims(filename, data.subarray(0, HEAD_BYTES)));
-        if (!format) throw new StockadeError('UNSUPPORTED_FORMAT', [filename]);
+        const format = detectFormat(filename, data);
         const inspected = format.inspect(data, filename);
         const { artifact, verdict } = await scanOffline(
           {

@@ -4,6 +4,9 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Actor } from '../domain/audit.js';
 import type { Domain } from '../domain/index.js';
+import type { RepoInfo } from '../domain/repos.js';
+import { StockadeError } from '../errors.js';
+import { parseRepoPath } from './command.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 
 export interface LocalServices {
@@ -60,4 +63,12 @@ export async function registryUrls(base: string, repo: { owner: string; name: st
   const urls: Record<string, string> = {};
   for (const format of formats) urls[format.name] = `${base}/${repo.owner}/${repo.name}/${format.name}/`;
   return urls;
+}
+
+/** The repository `owner/name` names, or a NOT_FOUND error saying which one is missing. */
+export async function requireRepo(domain: Domain, path: string): Promise<RepoInfo> {
+  const { owner, name } = parseRepoPath(path);
+  const repo = await domain.repos.get(owner, name);
+  if (!repo) throw new StockadeError('NOT_FOUND', [`repository ${owner}/${name}`]);
+  return repo;
 }

@@ -94,11 +94,6 @@ export function createAdvisories(deps: { db: Db }) {
     return rows.map((r) => ({ id: r.id, withdrawn: r.withdrawn, document: JSON.parse(r.document) as unknown }));
   }
 
-  async function get(id: string): Promise<{ id: string; document: unknown; source: string; importedAt: string } | null> {
-    const row = await db.selectFrom('advisories').select(['id', 'document', 'source', 'imported_at']).where('id', '=', id).executeTakeFirst();
-    return row ? { id: row.id, document: JSON.parse(row.document) as unknown, source: row.source, importedAt: row.imported_at } : null;
-  }
-
   async function count(): Promise<{ total: number; malicious: number; withdrawn: number }> {
     const row = await db
       .selectFrom('advisories')
@@ -111,7 +106,7 @@ export function createAdvisories(deps: { db: Db }) {
     return { total: Number(row.total), malicious: Number(row.malicious ?? 0), withdrawn: Number(row.withdrawn) };
   }
 
-  return { upsert, forPackage, get, count };
+  return { upsert, forPackage, count };
 }
 
 export type Advisories = ReturnType<typeof createAdvisories>;

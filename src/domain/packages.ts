@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import { isUniqueViolation } from '../store/db/connect.js';
 import type { BlobDigests } from '../store/blobs/blob-store.js';
-import type { Db, Tx } from '../store/db/schema.js';
+import type { Database, Db, Tx } from '../store/db/schema.js';
 import { StockadeError } from '../errors.js';
 import type { Actor, AuditLog } from './audit.js';
 import type { ChangeBus } from './changes.js';
@@ -436,12 +436,6 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     }));
   }
 
-  /** One version whatever its status, with its gate record; null when it does not exist. */
-  async function getVersion(ref: PackageRef, version: string): Promise<StoredVersion | null> {
-    const pkg = await load(ref, { includeQuarantined: true });
-    return pkg?.versions.find((v) => v.version === version) ?? null;
-  }
-
   /**
    * A reviewer's decision on a quarantined version: approve makes it visible and applies the tags
    * its publish asked for; reject deletes it (the findings stay in the audit log).
@@ -560,15 +554,14 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     listNames,
     listAllNames,
     listQuarantined,
-    getVersion,
     review,
     regate,
     versionsNamed,
   };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's expression builder type is deeply generic
-function publishedVersionOf(eb: any) {
+/** A visible version of the package row in scope: packages whose versions are all quarantined or gone are hidden. */
+function publishedVersionOf(eb: ExpressionBuilder<Database, 'packages'>) {
   return eb.selectFrom('versions').select('versions.id').whereRef('versions.package_id', '=', 'packages.id').where('versions.status', '=', 'published');
 }
 
@@ -590,7 +583,7 @@ function pendingTags(input: { version: string; distTags: Record<string, string>;
 }
 
 /** Rule ids and locations only: enough for the audit trail without copying evidence around. */
-export function summarizeFindings(findings: unknown[]): { rule: string; file?: string; line?: number }[] {
+function summarizeFindings(findings: unknown[]): { rule: string; file?: string; line?: number }[] {
   return findings.slice(0, 50).map((f) => {
     const finding = f as { rule?: unknown; location?: { file?: unknown; line?: unknown } };
     const entry: { rule: string; file?: string; line?: number } = { rule: String(finding.rule ?? '') };

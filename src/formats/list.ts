@@ -1,3 +1,4 @@
+import { StockadeError } from '../errors.js';
 import type { Format } from './format.js';
 import { npmFormat } from './npm/index.js';
 
@@ -6,4 +7,15 @@ export const formats: readonly Format[] = [npmFormat];
 
 export function findFormat(name: string): Format | undefined {
   return formats.find((f) => f.name === name);
+}
+
+/** How much of a file format detection looks at (magic numbers, tar headers). */
+const HEAD_BYTES = 4096;
+
+/** The format that claims a file by its name and first bytes; UNSUPPORTED_FORMAT when none does. */
+export function detectFormat(filename: string, data: Buffer): Format {
+  const head = data.subarray(0, HEAD_BYTES);
+  const format = formats.find((f) => f.claims(filename, head));
+  if (!format) throw new StockadeError('UNSUPPORTED_FORMAT', [filename]);
+  return format;
 }

@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { StockadeError } from '../errors.js';
-import { CONFIDENCES, type Confidence, type Finding, SEVERITIES, type Severity } from './types.js';
+import { CONFIDENCES, type Finding, SEVERITIES, type Severity } from './types.js';
 
 /** What the gate does with an artifact, from the most to the least permissive. */
 export const ACTIONS = ['allow', 'warn', 'quarantine', 'block'] as const;
@@ -174,14 +174,11 @@ export function describeFinding(finding: Finding): string {
   return `${finding.rule}${where}: ${finding.message}`;
 }
 
-export function isMoreSevere(a: Action, b: Action): boolean {
-  return rank(ACTIONS, a) > rank(ACTIONS, b);
+/** Reasons as one clause for an error message: `a; b` without a trailing full stop. */
+export function joinReasons(reasons: readonly string[]): string {
+  return reasons.map((r) => r.replace(/\.+$/, '')).join('; ');
 }
 
 export function severityRank(severity: Severity): number {
   return rank(SEVERITIES, severity);
-}
-
-export function confidenceRank(confidence: Confidence): number {
-  return rank(CONFIDENCES, confidence);
 }

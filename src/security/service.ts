@@ -39,10 +39,19 @@ export function createSecurityGate(domain: Domain, options: SecurityGateOptions)
   }
 
   /** Scans an artifact bound for `repo` and judges it by that repository's policy. */
-  async function evaluate(repo: RepoInfo, input: { artifact: ArtifactInfo; view: ContentView; claims?: ArtifactClaims }): Promise<GateOutcome> {
+  async function evaluate(
+    repo: RepoInfo,
+    input: {
+      artifact: ArtifactInfo;
+      view: ContentView;
+      claims?: ArtifactClaims;
+      /** The owner's package names when the caller already has them (rescans of many versions). */
+      ownerNames?: readonly string[];
+    },
+  ): Promise<GateOutcome> {
     const [{ policy, exceptions }, ownerNames] = await Promise.all([
       policyOf(repo),
-      domain.packages.namesOfOwner(repo.ownerId, input.artifact.format),
+      input.ownerNames ?? domain.packages.namesOfOwner(repo.ownerId, input.artifact.format),
     ]);
     const report = await scanArtifact(
       input.view,

@@ -1,5 +1,6 @@
 import { systemActor, type Actor } from '../domain/audit.js';
 import type { Domain } from '../domain/index.js';
+import type { RepoInfo } from '../domain/repos.js';
 import { formats } from '../formats/list.js';
 import type { SecurityGate } from '../security/service.js';
 import { gateRecordOf } from '../security/service.js';
@@ -45,6 +46,8 @@ export async function rescanPackages(
     names.add(name);
     byEcosystem.set(ecosystem, names);
   }
+  const repos = new Map<number, RepoInfo | null>();
+  const ownerNames = new Map<string, string[]>();
   for (const format of formats) {
     const names = byEcosystem.get(format.ecosystem);
     if (!names || names.size === 0) continue;
@@ -55,8 +58,12 @@ export async function rescanPackages(
         if (options.signal?.aborted) return tally;
         if (options.repoIds && !options.repoIds.includes(row.repo_id)) continue;
         tally.checked++;
-        const repo = await deps.domain.repos.getById(row.repo_id);
+        // One lookup per repository and owner, not per version.
+        if (!repos.has(row.repo_id)) repos.set(row.repo_id, await deps.domain.repos.getById(row.repo_id));
+        const repo = repos.get(row.repo_id);
         if (!repo) continue;
+        const ownerKey = `${repo.ownerId}:${format.name}`;
+        if (!ownerNames.has(ownerKey)) ownerNames.set(ownerKey, await deps.domain.packages.namesOfOwner(repo.ownerId, format.name));
         let inspected;
         try {
           if (row.size > MAX_RESCAN_BYTES) throw new Error('too large to rescan in memory');
@@ -77,6 +84,7 @@ export async function rescanPackages(
             manifest: inspected.manifest,
           },
           view: inspected.view,
+          ownerNames: ownerNames.get(ownerKey) as string[],
         });
         const record = gateRecordOf(verdict);
         // A stored artifact is never deleted by a rescan: what policy would block is held instead.

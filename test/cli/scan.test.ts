@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageTgz } from '../e2e/tarballs.js';
+import { awsKeyPair } from '../security/secrets/fake-secrets.js';
 import { errorLine, repoRoot, runCli } from './helpers.js';
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const pick = (alphabet: string, n: number) => Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
 
 interface ScanResult {
   file: string;
@@ -47,8 +43,7 @@ describe('stockade scan (offline)', () => {
   });
 
   it('blocks a leaked AWS key with exit 1 and names the file and line without the secret', async () => {
-    const id = `AKIA${pick(BASE32, 16)}`;
-    const secret = pick(`${BASE62}+/`, 40);
+    const { id, secret } = awsKeyPair('scan-leaky');
     const leaky = await file(
       'leaky-1.0.0.tgz',
       packageTgz({ name: 'leaky-lib', version: '1.0.0' }, [{ path: 'package/config.js', content: `exports.aws = {\n  id: '${id}',\n  secret: '${secret}',\n};\n` }]),

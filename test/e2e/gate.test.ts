@@ -4,21 +4,12 @@
  * warnings reach the publisher, and policies and exceptions change the outcome.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { type PackageSpec, type Sandbox, assertFailed, assertOk, createSandbox, writePackage, writeProject } from './clients.js';
+import { awsKeyPair } from '../security/secrets/fake-secrets.js';
 import { blobFiles, http, packageUrl } from './registry.js';
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const pick = (alphabet: string, n: number) => Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
-
-/** A made-up AWS key pair of the right shape (never a real credential). */
-function fakeAwsKeys(): { id: string; secret: string } {
-  return { id: `AKIA${pick(BASE32, 16)}`, secret: pick(`${BASE62}+/`, 40) };
-}
 
 describe('security gate with npm', () => {
   let server: TestServer;
@@ -43,7 +34,7 @@ describe('security gate with npm', () => {
   const apiCall = (method: string, url: string, body?: unknown) => http(method, `${api}${url}`, { token: server.adminToken, ...(body === undefined ? {} : { body }) });
 
   it('blocks a publish that leaks an AWS key, naming the rule and file in npm output without the secret', async () => {
-    const keys = fakeAwsKeys();
+    const keys = awsKeyPair('gate-blocked');
     const blobsBefore = await blobFiles(server.config.blobs.root);
     const result = assertFailed(
       await publish({
@@ -54,6 +45,7 @@ describe('security gate with npm', () => {
     );
     assert.match(result.stderr, /403/);
     assert.match(result.stderr, /blocked by the security gate/);
+    assert.match(result.stderr, /ask a repository admin for an exception \(stockade policy allow\)/);
     assert.match(result.stderr, /secrets\/aws[\w-]* in lib\/config\.js:3/);
     assert.ok(!result.stderr.includes(keys.id) && !result.stderr.includes(keys.secret), 'npm output must not echo the secret');
     assert.equal((await packument('leaky-config')).status, 404);
@@ -74,6 +66,7 @@ describe('security gate with npm', () => {
     const tarball = await http('GET', `${registry}helpful-setup/-/helpful-setup-1.0.0.tgz`, { token: server.adminToken });
     assert.equal(tarball.status, 403, tarball.text);
     assert.match(tarball.text, /quarantined pending review: install-scripts\//);
+    assert.match(tarball.text, /A repository admin can approve it/);
 
     const consumer = await admin.dir('consumer-quarantine');
     await writeProject(consumer);
@@ -123,7 +116,7 @@ describe('security gate with npm', () => {
   });
 
   it('an exception lets one package through, and the audit log records it', async () => {
-    const keys = fakeAwsKeys();
+    const keys = awsKeyPair('gate-exception');
     const spec: PackageSpec = { name: 'docs-samples', version: '1.0.0', files: { 'sample.js': `const key = '${keys.id}';\nconst secret = '${keys.secret}';\n` } };
     assertFailed(await publish(spec));
     const added = await apiCall('POST', '/policy/exceptions', { package: 'docs-samples', rule: 'secrets/*', reason: 'rotated sample keys used in docs' });

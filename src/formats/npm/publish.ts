@@ -4,6 +4,7 @@ import type { PackageRef } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
+import { joinReasons } from '../../security/policy.js';
 import { gateRecordOf } from '../../security/service.js';
 import type { ArtifactInfo, ContentView } from '../../security/types.js';
 import { assertManifestMatches, verifyIntegrity } from './manifest-check.js';
@@ -119,7 +120,7 @@ export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
   const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: contents.view as ContentView });
   if (verdict.action === 'block') {
     await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);
-    throw new StockadeError('PACKAGE_BLOCKED', [verdict.reasons.join('; ')], { findings: verdict.findings.filter((f) => f.action === 'block') });
+    throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
   }
 
   const digests = await ctx.blobs.put(input.data);

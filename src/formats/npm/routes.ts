@@ -13,7 +13,7 @@ import { assertValidDistTag, assertValidPackageName, assertValidVersion } from '
 import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderVersion } from './packument.js';
 import { createNpmAudit } from './audit.js';
 import { FORMAT, ingestTarball } from './publish.js';
-import type { Verdict } from '../../security/policy.js';
+import { joinReasons, type Verdict } from '../../security/policy.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
 
@@ -214,7 +214,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       // Quarantined versions are not in the cached package; say why rather than pretend they do not exist.
       const held = await domain.packages.findFile(ref(repo, name), filename);
       if (held?.status === 'quarantined') {
-        throw new StockadeError('PACKAGE_QUARANTINED', [`${name}@${held.version}`, held.reasons.join('; ') || 'awaiting review']);
+        throw new StockadeError('PACKAGE_QUARANTINED', [`${name}@${held.version}`, joinReasons(held.reasons) || 'awaiting review']);
       }
       throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
     }

@@ -2,14 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
-import { formats } from '../../formats/list.js';
+import { detectFormat } from '../../formats/list.js';
 import { actorOf } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { type ApiApp, createRepoGuard } from './guards.js';
 import { RepoParams, withErrorResponse } from './schemas.js';
-
-/** How much of the file each format sees when asked whether it claims it (magic numbers, tar headers). */
-const HEAD_BYTES = 4096;
 
 const UploadResult = Type.Object({
   format: Type.String(),
@@ -70,9 +67,7 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
         throw new StockadeError('VALIDATION_FAILED', ['the body must be the package file, sent as application/octet-stream']);
       }
       const { filename, tag } = request.query;
-      const head = data.subarray(0, HEAD_BYTES);
-      const format = formats.find((f) => f.claims(filename, head));
-      if (!format) throw new StockadeError('UNSUPPORTED_FORMAT', [filename]);
+      const format = detectFormat(filename, data);
       const result = await format.upload(ctx, { repo, actor: actorOf(request), filename, data, ...(tag !== undefined ? { tag } : {}) });
       return reply.code(201).send(result);
     },

@@ -87,3 +87,8 @@ export function pkcs12Bytes(seed: string): Buffer {
   const total = content.length + rest.length;
   return Buffer.concat([Buffer.from([0x30, 0x82, total >> 8, total & 0xff]), content, rest]);
 }
+
+/** An AWS access key id and secret access key of the right shape, for tests that must be blocked. */
+export function awsKeyPair(seed: string): { id: string; secret: string } {
+  return { id: `AKIA${randomString(`${seed}:id`, 16, BASE32)}`, secret: randomString(`${seed}:secret`, 40, BASE64) };
+}
