@@ -25,7 +25,8 @@ const SYSTEM_IDS = ['stockade', 'verdaccio', 'static'];
 const IDLE_PCT = 15;
 
 const USAGE = `usage: npm run bench:npm -- [options]
-  --duration S       seconds measured per scenario (default 8)
+  --duration S       seconds measured per scenario and round (default 5)
+  --rounds N         rounds over every system and scenario; each cell reports its median (default 3)
   --warmup S         seconds of unmeasured load before each (default 2)
   --connections N    concurrent connections (default 50)
   --generator G      wrk (default; Debian's, apt-get installed if missing) or autocannon
@@ -42,7 +43,8 @@ const USAGE = `usage: npm run bench:npm -- [options]
 function options() {
   const { values } = parseArgs({
     options: {
-      duration: { type: 'string', default: '8' },
+      duration: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       generator: { type: 'string', default: 'wrk' },
@@ -74,6 +76,7 @@ function options() {
   if (systems.includes('static') && !systems.some((s) => s !== 'static')) throw new Error('the static server serves bytes captured from a registry: add stockade or verdaccio');
   return {
     duration: number('duration'),
+    rounds: Math.max(1, Math.round(number('rounds'))),
     warmup: number('warmup'),
     connections: number('connections'),
     generator: values.generator,
@@ -200,6 +203,12 @@ async function measure(system, scenario, auth, opts) {
 }
 
 /** Other jobs on a 2-core machine halve the numbers: measure how busy it is, optionally wait. */
+/** The round with the median req/s (a failed round counts as the lowest), so its latencies and CPU stay together. */
+function medianRound(samples) {
+  const sorted = [...samples].sort((a, b) => (a.error ? -1 : a.rps) - (b.error ? -1 : b.rps));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 async function waitForIdle(seconds, log) {
   const deadline = Date.now() + seconds * 1000;
   let busy = await machineBusy(1000);
@@ -234,7 +243,7 @@ async function main() {
   log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}, npm ${machine.npm}`);
   log(`the load generator (${machine.generator}, one thread) runs on the same machine and competes with the server for the cores`);
 
-  let started = performance.now();
+  const started = performance.now();
   const packages = buildFixtures();
   log(`built ${packages.reduce((n, p) => n + p.versions.length, 0)} tarballs for ${packages.length} packages in ${Math.round(performance.now() - started)} ms`);
 
@@ -269,23 +278,32 @@ async function main() {
   const list = scenarios(packages, opts.scenarios);
   const rows = [];
   for (const auth of [false, true]) {
-    for (const s of list) rows.push({ id: s.id, auth, label: `${s.label}${auth ? ', auth' : ''}`, scenario: s, results: {} });
+    for (const s of list) rows.push({ id: s.id, auth, label: `${s.label}${auth ? ', auth' : ''}`, scenario: s, results: {}, samples: {} });
   }
   const install = opts.install ? {} : null;
   let profile = null;
 
-  for (const system of systems) {
-    for (const row of rows) {
-      started = performance.now();
-      const result = await measure(system, row.scenario, row.auth, opts);
-      row.results[system.id] = result;
-      const text = result.error
-        ? `failed: ${result.error} ${result.detail ?? ''}`
-        : `${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.responseBytes} B ${result.contentType}` +
-          (result.cpuPct ? `, cpu server ${result.cpuPct.server}% generator ${result.cpuPct.generator}% other ${result.cpuPct.other}%` : '') +
-          (result.non2xx || result.errors || result.timeouts ? `, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts` : '');
-      log(`${system.label.padEnd(18)} ${row.label.padEnd(44)} ${text}`);
+  // Rounds interleave the systems, so a slow minute on a shared machine hits every system alike;
+  // each cell reports its median round.
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const system of systems) {
+      for (const row of rows) {
+        const result = await measure(system, row.scenario, row.auth, opts);
+        (row.samples[system.id] ??= []).push(result);
+        const text = result.error
+          ? `failed: ${result.error} ${result.detail ?? ''}`
+          : `${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.responseBytes} B ${result.contentType}` +
+            (result.cpuPct ? `, cpu server ${result.cpuPct.server}% generator ${result.cpuPct.generator}% other ${result.cpuPct.other}%` : '') +
+            (result.non2xx || result.errors || result.timeouts ? `, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts` : '');
+        log(`round ${round}/${opts.rounds} ${system.label.padEnd(18)} ${row.label.padEnd(44)} ${text}`);
+      }
     }
+  }
+  for (const row of rows) {
+    for (const [id, samples] of Object.entries(row.samples)) row.results[id] = medianRound(samples);
+  }
+
+  for (const system of systems) {
     if (install) {
       try {
         install[system.id] = await timeInstalls(system.registryUrl, opts.installRuns);
@@ -295,12 +313,8 @@ async function main() {
         log(`${system.label.padEnd(18)} cold npm install failed: ${error.message}`);
       }
     }
-    await system.stop();
-    if (system.id === 'stockade' && profileDir) {
-      const file = newestProfile(profileDir);
-      const windows = rows.map((r) => ({ label: r.label, ...r.results.stockade?.window })).filter((w) => w.fromUs);
-      profile = file ? summarizeProfile(file, { windows }) : null;
-    }
+    // The first system stays up for npm's own floor below.
+    if (system !== systems[0] || !install) await system.stop();
   }
 
   // The part of every install figure that no registry can remove.
@@ -309,12 +323,18 @@ async function main() {
     npmFloor = await timeInstalls(systems[0].registryUrl, opts.installRuns, 0).catch((error) => ({ error: error.message }));
     log(`npm install of a project without dependencies: ${npmFloor.error ?? `median ${npmFloor.median} ms (${npmFloor.runs.join(', ')} ms)`}`);
   }
+  if (install) await systems[0].stop();
+  if (profileDir) {
+    const file = newestProfile(profileDir);
+    const windows = rows.flatMap((r) => (r.samples.stockade ?? []).map((m) => ({ label: r.label, ...m.window }))).filter((w) => w.fromUs);
+    profile = file ? summarizeProfile(file, { windows }) : null;
+  }
 
   const checks = systems.some((s) => s.id === 'stockade') ? checkTargets(rows, install) : [];
   const out = [];
   out.push('');
   out.push(`npm registry benchmark: ${machine.cores} cores (${machine.cpu}), node ${machine.node}, npm ${machine.npm}, stockade ${machine.stockadeCommit}`);
-  out.push(`${machine.generator}: ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up + ${opts.duration} s per cell; the generator shares the ${machine.cores} cores with the server`);
+  out.push(`${machine.generator}: ${opts.connections} connections, pipelining 1, ${opts.warmup} s warm-up + ${opts.duration} s per cell, median of ${opts.rounds} interleaved rounds; the generator shares the ${machine.cores} cores with the server`);
   if (opts.nice !== null) out.push(`servers, generator and npm ran at nice ${opts.nice}`);
   out.push('');
   out.push(formatTable(systems, rows, install));
@@ -350,7 +370,7 @@ async function main() {
       date: new Date().toISOString(),
       machine,
       stockadeDist: opts.stockadeDist,
-      settings: { generator: machine.generator, connections: opts.connections, pipelining: 1, durationS: opts.duration, warmupS: opts.warmup, installRuns: opts.installRuns, nice: opts.nice, profiled: opts.profile },
+      settings: { generator: machine.generator, connections: opts.connections, pipelining: 1, durationS: opts.duration, rounds: opts.rounds, warmupS: opts.warmup, installRuns: opts.installRuns, nice: opts.nice, profiled: opts.profile },
       targets: TARGETS,
       reference: REFERENCE,
       seedingMs: seeding,
@@ -363,6 +383,7 @@ async function main() {
         accept: r.scenario.accept,
         // The measurement windows only serve to slice the CPU profile.
         results: Object.fromEntries(Object.entries(r.results).map(([id, { window: _window, ...m }]) => [id, m])),
+        roundsRps: Object.fromEntries(Object.entries(r.samples).map(([id, list]) => [id, list.map((m) => (m.error ? null : Math.round(m.rps)))])),
       })),
       npmInstall: install,
       npmInstallNoDependencies: npmFloor,

@@ -91,8 +91,13 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
   const { db, audit, changes } = deps;
   // Verifying a token costs one sha256 and, when cached, no database round trip.
   const grants = new TtlCache<TokenGrant | null>({ ttlMs: 30_000, max: 100_000 });
+  // Hashing costs more than the rest of a cached read; the hot path remembers recent secrets' hashes.
+  const recentHashes = new Map<string, string>();
   changes.subscribe((topic) => {
-    if (topic === 'token' || topic === 'user') grants.clear();
+    if (topic === 'token' || topic === 'user') {
+      grants.clear();
+      recentHashes.clear();
+    }
   });
 
   async function create(
@@ -160,6 +165,22 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
     return { id: row.id, name: row.name, display: row.display, scopes: row.scopes.split(',') as Scope[], repo, expiresAt: row.expires_at, revokedAt: row.revoked_at, createdAt: row.created_at };
   }
 
+  /**
+   * The grant of a valid token answered from this node's cache, without a promise: undefined when
+   * the token is not cached, or is invalid (the caller then takes `verify` for the real answer).
+   */
+  function peek(secret: string): TokenGrant | undefined {
+    let key = recentHashes.get(secret);
+    if (key === undefined) {
+      key = hashToken(secret);
+      if (recentHashes.size >= 10_000) recentHashes.clear();
+      recentHashes.set(secret, key);
+    }
+    const grant = grants.get(key);
+    if (!grant || (grant.expiresAt !== null && Date.parse(grant.expiresAt) <= Date.now())) return undefined;
+    return grant;
+  }
+
   /** Returns the grant of a valid token, or null for unknown, revoked or expired ones. */
   async function verify(secret: string): Promise<TokenGrant | null> {
     const key = hashToken(secret);
@@ -221,7 +242,7 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
     changes.publish('token', '*');
   }
 
-  return { create, verify, list, revoke };
+  return { create, peek, verify, list, revoke };
 }
 
 export type Tokens = ReturnType<typeof createTokens>;

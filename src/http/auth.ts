@@ -35,6 +35,16 @@ export async function authenticate(domain: Domain, header: string | undefined): 
   throw new StockadeError('INVALID_TOKEN');
 }
 
+/**
+ * The principal of a request whose token this node has verified lately, without a promise; undefined
+ * when `authenticate` must decide (passwords, unknown or invalid tokens, anything unusual).
+ */
+export function peekPrincipal(domain: Domain, header: string): Principal | undefined {
+  if (header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const grant = domain.tokens.peek(header.slice(7).trim());
+  return grant && { userId: grant.userId, userName: grant.userName, isAdmin: grant.isAdmin, token: grant };
+}
+
 async function fromToken(domain: Domain, secret: string): Promise<Principal> {
   const grant = await domain.tokens.verify(secret);
   if (!grant) throw new StockadeError('INVALID_TOKEN');

@@ -7,7 +7,7 @@ import { createBlobMemoryCache } from '../store/blobs/memory-cache.js';
 import { pingDatabase } from '../store/db/migrations.js';
 import { registerApi } from './api/index.js';
 import type { Socket } from 'node:net';
-import { authenticate } from '../http/auth.js';
+import { authenticate, peekPrincipal } from '../http/auth.js';
 import { decodeRequestBody } from '../http/body-encoding.js';
 import type { ServerContext } from '../http/context.js';
 import { logError, toStockadeError } from '../http/errors.js';
@@ -46,6 +46,11 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
     ctx.domain.changes.poll();
     const header = request.headers.authorization;
     if (!header) return done();
+    const known = peekPrincipal(ctx.domain, header);
+    if (known) {
+      request.principal = known;
+      return done();
+    }
     authenticate(ctx.domain, header).then(
       (principal) => {
         request.principal = principal;
