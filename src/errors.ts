@@ -48,6 +48,21 @@ export const errorCatalog = {
   REPO_EXISTS: { status: 409, message: 'repository %s already exists' },
   WEAK_PASSWORD: { status: 400, message: 'password too weak: %s' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  OTP_REQUIRED: { status: 401, message: 'this action needs a one-time password from your authenticator app (%s)' },
+  INVALID_OTP: { status: 401, message: 'the one-time password is wrong, expired or already used' },
+  MFA_REQUIRED: {
+    status: 403,
+    message: '%s requires two-factor authentication for its members: enroll with `stockade mfa enroll`, then try again',
+  },
+  MFA_ALREADY_ENABLED: { status: 409, message: 'two-factor authentication is already enabled for %s' },
+  MFA_NOT_ENABLED: { status: 409, message: 'two-factor authentication is not enabled for %s' },
+  TOO_MANY_ATTEMPTS: { status: 429, message: 'too many failed attempts: try again in %s seconds' },
+  ADDRESS_NOT_ALLOWED: { status: 403, message: 'this token may not be used from %s' },
+  CSRF_FAILED: { status: 403, message: 'missing or wrong CSRF token: send the X-CSRF-Token header your session was given' },
+  SECRET_KEY_MISMATCH: {
+    status: 500,
+    message: 'a stored secret was sealed with another server key: give every node the same auth.secretKey',
+  },
 
   UNSUPPORTED_FORMAT: { status: 415, message: 'could not detect the package format of %s' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'service unavailable: %s' },

@@ -2,6 +2,7 @@ import { advisoryCommands } from './advisories.js';
 import { auditCommands } from './audit.js';
 import { gcCommands } from './gc.js';
 import type { Command } from './command.js';
+import { mfaCommands } from './mfa.js';
 import { orgCommands } from './org.js';
 import { policyCommands } from './policy.js';
 import { pushCommands } from './push.js';
@@ -15,6 +16,7 @@ import { userCommands } from './user.js';
 export const commands: readonly Command[] = [
   ...serveCommands,
   ...userCommands,
+  ...mfaCommands,
   ...orgCommands,
   ...tokenCommands,
   ...repoCommands,

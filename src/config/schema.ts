@@ -64,6 +64,39 @@ const authSchema = z
     maxTokenLifetimeDays: z.number().int().min(0).default(0),
     /** Lifetime of tokens issued by `npm login`, in days (0 = no expiry). */
     loginTokenLifetimeDays: z.number().int().min(0).default(30),
+    /** Longest lifetime of an automation token, in days: automation tokens skip one-time passwords, so they must expire. */
+    maxAutomationTokenLifetimeDays: z.number().int().min(1).max(3650).default(90),
+    /**
+     * Key that seals secrets at rest (TOTP secrets), 64 hex characters. Null: a random key is
+     * created in `<dataDir>/secret.key` on first start. Every node of a cluster needs the same key.
+     */
+    secretKey: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)')
+      .nullable()
+      .default(null),
+    /** Issuer shown by authenticator apps next to the account name. */
+    totpIssuer: z.string().min(1).max(64).default('Stockade'),
+    lockout: z
+      .object({
+        /** Failed attempts (per account, and per client address) allowed before a delay is imposed. */
+        threshold: z.number().int().min(1).max(1000).default(5),
+        /** First delay after the threshold, in seconds; it doubles with every further failure. */
+        baseDelaySeconds: z.number().int().min(1).max(3600).default(30),
+        /** Longest delay, in seconds: a lockout always ends by itself (an admin can end it sooner). */
+        maxDelaySeconds: z.number().int().min(1).max(86_400).default(900),
+      })
+      .strict()
+      .default({}),
+    sessions: z
+      .object({
+        /** A browser session ends after this many minutes without a request. */
+        idleMinutes: z.number().int().min(1).max(10_080).default(60),
+        /** A browser session ends this many hours after login, however active. */
+        absoluteHours: z.number().int().min(1).max(720).default(12),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -11,7 +11,9 @@ export interface Principal {
   userId: number;
   userName: string;
   isAdmin: boolean;
-  token: Pick<TokenGrant, 'tokenId' | 'scopes' | 'repoId' | 'expiresAt'> | null;
+  token: Pick<TokenGrant, 'tokenId' | 'scopes' | 'repoId' | 'expiresAt' | 'kind'> | null;
+  /** Set when a browser session (cookie) authenticated the request. */
+  sessionId?: number;
 }
 
 export type RepoAction = 'read' | 'write' | 'delete' | 'admin';

@@ -4,6 +4,7 @@ import { StockadeError } from '../errors.js';
 import type { Actor, AuditLog } from './audit.js';
 import { type ChangeBus, TtlCache } from './changes.js';
 import { assertPasswordStrength, decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import type { Throttle } from './throttle.js';
 import { nowIso } from './time.js';
 
 export type Role = 'admin' | 'write' | 'read';
@@ -37,8 +38,8 @@ export interface AccountsOptions {
   passwordMinLength: number;
 }
 
-export function createAccounts(deps: { db: Db; audit: AuditLog; changes: ChangeBus }, options: AccountsOptions) {
-  const { db, audit, changes } = deps;
+export function createAccounts(deps: { db: Db; audit: AuditLog; changes: ChangeBus; throttle: Throttle }, options: AccountsOptions) {
+  const { db, audit, changes, throttle } = deps;
   const roles = new TtlCache<Role | null>({ ttlMs: 30_000, max: 50_000 });
   changes.subscribe((topic) => {
     if (topic === 'member' || topic === 'user') roles.clear();
@@ -70,11 +71,23 @@ export function createAccounts(deps: { db: Db; audit: AuditLog; changes: ChangeB
     }
   }
 
-  /** Checks a password in constant-ish time whether or not the user exists. */
-  async function authenticate(name: string, password: string): Promise<UserInfo> {
+  /**
+   * Checks a password in constant-ish time whether or not the user exists. Failures count toward
+   * the lockout of the account and of the address; while either is locked nothing is checked.
+   */
+  async function authenticate(name: string, password: string, from: { ip: string | null } = { ip: null }): Promise<UserInfo> {
+    const attempt = { kind: 'password' as const, user: name.slice(0, 100), ip: from.ip };
+    const actor = { name: attempt.user, ip: from.ip };
+    await throttle.check(attempt);
     const row = await db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
     const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
-    if (!row || !ok || row.disabled === 1) throw new StockadeError('INVALID_CREDENTIALS');
+    if (!row || !ok || row.disabled === 1) {
+      await throttle.fail(actor, attempt);
+      const reason = !row ? 'unknown user' : row.disabled === 1 ? 'disabled' : 'wrong password';
+      await db.transaction().execute((tx) => audit.record(tx, actor, { action: 'auth.failed', target: `user:${attempt.user}`, details: { kind: 'password', reason } }));
+      throw new StockadeError('INVALID_CREDENTIALS');
+    }
+    await throttle.succeed(attempt);
     return toUser(row);
   }
 

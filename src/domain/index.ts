@@ -9,14 +9,30 @@ import { createPackages } from './packages.js';
 import { createPolicies } from './policies.js';
 import { createRepos } from './repos.js';
 import { createScanResults } from './scan-results.js';
+import { createMfa } from './mfa.js';
+import { createSecretBox } from './secret-box.js';
+import { createSessions } from './sessions.js';
+import { createThrottle } from './throttle.js';
 import { createTokens } from './tokens.js';
+import { loadServerKey } from '../store/server-key.js';
 
 /** All domain services over one database; no HTTP here. */
-export async function createDomain(handle: DatabaseHandle, config: Config, options: { onError?: (error: Error) => void } = {}) {
+export interface DomainOptions {
+  onError?: (error: Error) => void;
+  /** Milliseconds since the epoch, for lockouts, one-time passwords and sessions; tests pass a fake clock. */
+  now?: () => number;
+}
+
+export async function createDomain(handle: DatabaseHandle, config: Config, options: DomainOptions = {}) {
   const { db, dialect } = handle;
   const changes = await createChangeBus({ pgPool: handle.pgPool, sqlite: handle.sqlite, ...(options.onError ? { onError: options.onError } : {}) });
   const audit = createAuditLog({ dialect });
-  const accounts = createAccounts({ db, audit, changes }, { passwordMinLength: config.auth.passwordMinLength });
+  const clock = options.now ? { now: options.now } : {};
+  const box = createSecretBox(loadServerKey(config));
+  const throttle = createThrottle({ db, audit }, { ...config.auth.lockout, ...clock });
+  const accounts = createAccounts({ db, audit, changes, throttle }, { passwordMinLength: config.auth.passwordMinLength });
+  const mfa = createMfa({ db, audit, changes, box, throttle }, { issuer: config.auth.totpIssuer, ...clock });
+  const sessions = createSessions({ db, audit, changes }, { ...config.auth.sessions, ...clock });
   const tokens = createTokens({ db, audit, changes }, { maxLifetimeDays: config.auth.maxTokenLifetimeDays });
   const repos = createRepos({ db, audit, changes });
   const access = createAccess({ accounts });
@@ -30,6 +46,9 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
     changes,
     audit,
     accounts,
+    throttle,
+    mfa,
+    sessions,
     tokens,
     repos,
     access,

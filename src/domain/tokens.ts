@@ -10,8 +10,11 @@ export type Scope = 'read' | 'write' | 'admin';
 export const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
 
 /** What a verified token lets its bearer act as. */
+export type TokenKind = 'personal' | 'automation' | 'read';
+
 export interface TokenGrant {
   tokenId: number;
+  kind: TokenKind;
   userId: number;
   userName: string;
   isAdmin: boolean;
@@ -191,13 +194,14 @@ export function createTokens(deps: { db: Db; audit: AuditLog; changes: ChangeBus
       const row = await db
         .selectFrom('tokens')
         .innerJoin('users', 'users.id', 'tokens.user_id')
-        .select(['tokens.id', 'tokens.scopes', 'tokens.repo_id', 'tokens.expires_at', 'tokens.revoked_at', 'users.id as user_id', 'users.name as user_name', 'users.is_admin', 'users.disabled'])
+        .select(['tokens.id', 'tokens.kind', 'tokens.scopes', 'tokens.repo_id', 'tokens.expires_at', 'tokens.revoked_at', 'users.id as user_id', 'users.name as user_name', 'users.is_admin', 'users.disabled'])
         .where('tokens.hash', '=', key)
         .executeTakeFirst();
       grant =
         row && row.revoked_at === null && row.disabled === 0
           ? {
               tokenId: row.id,
+              kind: row.kind,
               userId: row.user_id,
               userName: row.user_name,
               isAdmin: row.is_admin === 1,

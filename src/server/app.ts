@@ -8,6 +8,7 @@ import { pingDatabase } from '../store/db/migrations.js';
 import { registerApi } from './api/index.js';
 import type { Socket } from 'node:net';
 import { authenticate, peekPrincipal } from '../http/auth.js';
+import { authenticateSession, SESSION_COOKIE } from '../http/session.js';
 import { decodeRequestBody } from '../http/body-encoding.js';
 import type { ServerContext } from '../http/context.js';
 import { logError, toStockadeError } from '../http/errors.js';
@@ -42,10 +43,20 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
 
   app.decorateRequest('principal', null);
   // Callback-style hooks: these run on every request, and the common case needs no promise.
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     ctx.domain.changes.poll();
     const header = request.headers.authorization;
-    if (!header) return done();
+    if (!header) {
+      if (!request.headers.cookie?.includes(SESSION_COOKIE)) return done();
+      authenticateSession(ctx.domain, request, reply).then(
+        (principal) => {
+          request.principal = principal;
+          done();
+        },
+        (error: Error) => done(error),
+      );
+      return;
+    }
     const known = peekPrincipal(ctx.domain, header);
     if (known) {
       request.principal = known;

@@ -99,7 +99,7 @@ describe('accounts, tokens and access', () => {
       userId: ids[name]!,
       userName: name,
       isAdmin: name === 'root',
-      token: token ? { tokenId: 1, scopes: new Set(token.scopes) as never, repoId: token.repoId ?? null, expiresAt: null } : null,
+      token: token ? { tokenId: 1, scopes: new Set(token.scopes) as never, repoId: token.repoId ?? null, expiresAt: null, kind: 'personal' } : null,
     });
     const cases: [string, Principal | null, 'read' | 'write' | 'delete' | 'admin', RepoInfo, string][] = [
       ['anonymous reads public', null, 'read', pub, 'ok'],

@@ -6,10 +6,12 @@ import { Type } from 'typebox';
 import type { ServerContext } from '../../http/context.js';
 import { auditRoutes } from './audit.js';
 import type { ApiApp } from './guards.js';
+import { mfaRoutes } from './mfa.js';
 import { orgRoutes } from './orgs.js';
 import { packageRoutes } from './packages.js';
 import { repoRoutes } from './repos.js';
 import { securityRoutes } from './security.js';
+import { sessionRoutes } from './session.js';
 import { withErrorResponse } from './schemas.js';
 import { tokenRoutes } from './tokens.js';
 import { uploadRoutes } from './upload.js';
@@ -31,6 +33,8 @@ function stockadeVersion(): string {
 /** Every resource of the API, each in its own encapsulated scope. */
 const resources: readonly ((app: ApiApp, ctx: ServerContext) => Promise<void>)[] = [
   userRoutes,
+  sessionRoutes,
+  mfaRoutes,
   orgRoutes,
   tokenRoutes,
   repoRoutes,

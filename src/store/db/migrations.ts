@@ -200,6 +200,58 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004-trust': {
+      async up(db: Builder) {
+        // TOTP: the secret is sealed with the server key; last_step makes every code single-use.
+        await db.schema
+          .createTable('totp_credentials')
+          .addColumn('user_id', 'integer', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+          .addColumn('secret_sealed', 'text', (c) => c.notNull())
+          .addColumn('confirmed_at', 'text')
+          .addColumn('last_step', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_binding', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await id(db.schema.createTable('recovery_codes'))
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('code_hash', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('recovery_codes_user').on('recovery_codes').column('user_id').execute();
+
+        await db.schema.alterTable('owners').addColumn('mfa_required', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+
+        // Token kinds: personal, automation, read (minted by a repository's master token, parent_id).
+        await db.schema.alterTable('tokens').addColumn('kind', 'text', (c) => c.notNull().defaultTo('personal')).execute();
+        await db.schema.alterTable('tokens').addColumn('parent_id', 'integer').execute();
+        await db.schema.alterTable('tokens').addColumn('cidrs', 'text').execute();
+        await db.schema.alterTable('tokens').addColumn('last_used_at', 'text').execute();
+        await db.schema.alterTable('tokens').addColumn('last_used_ip', 'text').execute();
+        await db.schema.createIndex('tokens_parent').on('tokens').column('parent_id').execute();
+
+        // Failed password and code attempts, per account and per client address, shared by all nodes.
+        await db.schema
+          .createTable('auth_throttle')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('locked_until', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await id(db.schema.createTable('sessions'))
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('csrf', 'text', (c) => c.notNull())
+          .addColumn('ip', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_seen_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .execute();
+        await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+      },
+    },
   };
 }
 

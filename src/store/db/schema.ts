@@ -20,6 +20,8 @@ export interface OwnersTable {
   kind: 'user' | 'org';
   /** For a user's personal namespace: the user. */
   user_id: number | null;
+  /** 1 when every member must have two-factor authentication to act on this owner. */
+  mfa_required: Generated<number>;
   created_at: string;
 }
 
@@ -54,6 +56,57 @@ export interface TokensTable {
   expires_at: string | null;
   revoked_at: string | null;
   created_at: string;
+  kind: Generated<'personal' | 'automation' | 'read'>;
+  /** For a read token: the repository master token that minted it (revoking the master revokes it). */
+  parent_id: number | null;
+  /** Comma-separated CIDR blocks the token may be used from; null = anywhere. */
+  cidrs: string | null;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+}
+
+export interface TotpCredentialsTable {
+  user_id: number;
+  /** The base32 secret, sealed with the server key (see domain/secret-box). */
+  secret_sealed: string;
+  /** Null until the user proved the authenticator works with a first code. */
+  confirmed_at: string | null;
+  /** The last accepted time step: a code is accepted once. */
+  last_step: number;
+  /** The credential that presented the code of last_step; only it may present that code again (one command, several requests). */
+  last_binding: string | null;
+  created_at: string;
+}
+
+export interface RecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_hash: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+export interface AuthThrottleTable {
+  /** `user:<name>` or `ip:<address>`, with the kind of secret (`password`, `otp`). */
+  key: string;
+  failures: number;
+  locked_until: string | null;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  /** sha256 of the cookie value; the value itself is never stored. */
+  hash: string;
+  user_id: number;
+  /** sha256 of the CSRF token bound to the session. */
+  csrf: string;
+  ip: string | null;
+  created_at: string;
+  last_seen_at: string;
+  /** Absolute expiry; the idle limit is checked against last_seen_at. */
+  expires_at: string;
+  revoked_at: string | null;
 }
 
 export interface AuditTable {
@@ -189,6 +242,10 @@ export interface Database {
   members: MembersTable;
   repos: ReposTable;
   tokens: TokensTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  auth_throttle: AuthThrottleTable;
+  sessions: SessionsTable;
   audit_log: AuditTable;
   packages: PackagesTable;
   versions: VersionsTable;
