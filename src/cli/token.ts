@@ -1,4 +1,4 @@
-import { parseScopes } from '../domain/tokens.js';
+import { parseScopes, TOKEN_KINDS, type TokenKind } from '../domain/tokens.js';
 import { StockadeError } from '../errors.js';
 import { arg, type Command, parseRepoPath, requireOption, stringOption, UsageError } from './command.js';
 import { formatDate, table } from './output.js';
@@ -17,19 +17,29 @@ export function parseExpiry(raw: string, now = Date.now()): string {
 const tokenCreate: Command = {
   name: 'token create',
   summary: 'create an API token for a user',
-  usage: '--user NAME [--name N] [--scopes read,write,admin] [--repo owner/name] [--expires 30d|ISO date]',
+  usage: '--user NAME [--kind personal|automation|master] [--name N] [--scopes read,write,delete,admin] [--repo owner/name] [--expires 30d|ISO date] [--cidr RANGE,…]',
   description:
-    'Prints the secret on stdout, once; it is stored only as a hash. Scopes: read, write (implies read), ' +
-    'admin (implies both); default read,write. --repo limits the token to one repository.',
+    'Prints the secret on stdout, once; it is stored only as a hash. Scopes: read, write (publish), delete ' +
+    '(unpublish, yank), admin (all); default read,write. --repo limits the token to one repository. ' +
+    'Kinds: personal (default; writes need a one-time password when the user has MFA), automation (for CI: ' +
+    'no one-time password, needs --repo and --expires, no admin), master (a repository enrolment key that ' +
+    'mints read tokens for machines). --cidr limits where the token may be used from.',
   options: {
     user: { type: 'string' },
+    kind: { type: 'string' },
+    cidr: { type: 'string' },
     name: { type: 'string' },
     scopes: { type: 'string' },
     repo: { type: 'string' },
     expires: { type: 'string' },
   },
   args: { min: 0, max: 0 },
-  examples: ['stockade token create --user alice --repo acme/web --expires 90d', 'TOKEN=$(stockade token create --user ci-bot --name ci --scopes read)'],
+  examples: [
+    'stockade token create --user alice --repo acme/web --expires 90d',
+    'TOKEN=$(stockade token create --user ci-bot --name ci --scopes read)',
+    'stockade token create --user alice --kind automation --repo acme/web --scopes write --expires 30d --cidr 10.20.0.0/16',
+    'stockade token create --user alice --kind master --repo acme/web --name fleet',
+  ],
   async run(ctx) {
     const userName = requireOption(ctx.options, 'user');
     const scopesRaw = stringOption(ctx.options, 'scopes') ?? 'read,write';
@@ -44,6 +54,9 @@ const tokenCreate: Command = {
     const expiresRaw = stringOption(ctx.options, 'expires');
     const expiresAt = expiresRaw === undefined ? null : parseExpiry(expiresRaw);
     const name = stringOption(ctx.options, 'name') ?? 'cli';
+    const kind = (stringOption(ctx.options, 'kind') ?? 'personal') as TokenKind;
+    if (!TOKEN_KINDS.includes(kind) || kind === 'read') throw new UsageError(`--kind must be personal, automation or master (read tokens are minted with a master token)`);
+    const cidrs = stringOption(ctx.options, 'cidr')?.split(',') ?? null;
     const created = await withServices(ctx.configFile, ctx.env, async ({ domain }) => {
       const user = await domain.accounts.getUser(userName);
       if (!user) throw new StockadeError('NOT_FOUND', [`user ${userName}`]);
@@ -53,7 +66,7 @@ const tokenCreate: Command = {
         if (!repo) throw new StockadeError('NOT_FOUND', [`repository ${repoRef.owner}/${repoRef.name}`]);
         repoId = repo.id;
       }
-      return domain.tokens.create(cliActor(), { userId: user.id, name, scopes, repoId, expiresAt });
+      return domain.tokens.create(cliActor(), { userId: user.id, name, kind, scopes, repoId, expiresAt, cidrs });
     });
     const { token, secret } = created;
     ctx.out.result({ ...token, user: userName, secret }, () => secret);
@@ -82,8 +95,17 @@ const tokenList: Command = {
     });
     ctx.out.result(tokens, () =>
       table(
-        ['ID', 'NAME', 'TOKEN', 'SCOPES', 'REPO', 'EXPIRES', 'CREATED'],
-        tokens.map((t) => [String(t.id), t.name, t.display, t.scopes.join(','), t.repo ?? '*', formatDate(t.expiresAt), formatDate(t.createdAt)]),
+        ['ID', 'KIND', 'NAME', 'TOKEN', 'SCOPES', 'REPO', 'EXPIRES', 'LAST USED'],
+        tokens.map((t) => [
+          String(t.id),
+          t.kind,
+          t.name,
+          t.display,
+          t.scopes.join(','),
+          t.repo ?? '*',
+          formatDate(t.expiresAt),
+          t.lastUsedAt ? `${formatDate(t.lastUsedAt)} from ${t.lastUsedIp ?? '?'}` : 'never',
+        ]),
       ),
     );
     return 0;

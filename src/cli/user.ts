@@ -1,3 +1,4 @@
+import { StockadeError } from '../errors.js';
 import { arg, type Command, stringOption } from './command.js';
 import { formatDate, table } from './output.js';
 import { readNewPassword } from './password.js';
@@ -63,4 +64,22 @@ const userPassword: Command = {
   },
 };
 
-export const userCommands: Command[] = [userCreate, userList, userPassword];
+const userUnlock: Command = {
+  name: 'user unlock',
+  summary: 'end the lockout of an account after failed passwords or one-time passwords',
+  usage: 'NAME',
+  description: 'Clears the failure counts of the account. Lockouts also end by themselves (auth.lockout.maxDelaySeconds at most).',
+  args: { min: 1, max: 1 },
+  examples: ['stockade user unlock alice'],
+  async run(ctx) {
+    const name = arg(ctx, 0);
+    const cleared = await withServices(ctx.configFile, ctx.env, async ({ domain }) => {
+      if (!(await domain.accounts.getUser(name))) throw new StockadeError('NOT_FOUND', [`user ${name}`]);
+      return domain.throttle.unlock(cliActor(), name);
+    });
+    ctx.out.result({ user: name, cleared }, () => (cleared ? `unlocked ${name}` : `${name} had no failed attempts on record`));
+    return 0;
+  },
+};
+
+export const userCommands: Command[] = [userCreate, userList, userPassword, userUnlock];

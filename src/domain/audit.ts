@@ -60,14 +60,22 @@ export function createAuditLog(deps: { dialect: Dialect }) {
       await tx.insertInto('audit_log').values({ ...row, hash: auditEntryHash(row) }).execute();
     },
 
-    async query(db: DbOrTx, filter: { target?: string; actor?: string; action?: string; afterId?: number; limit?: number }) {
-      let q = db.selectFrom('audit_log').selectAll().orderBy('id', 'asc');
-      if (filter.target) q = q.where('target', '=', filter.target);
-      if (filter.actor) q = q.where('actor', '=', filter.actor);
-      if (filter.action) q = q.where('action', '=', filter.action);
-      if (filter.afterId) q = q.where('id', '>', filter.afterId);
-      const rows = await q.limit(Math.min(filter.limit ?? 100, 1000)).execute();
-      return rows.map((row) => ({ ...row, details: JSON.parse(row.details) as Record<string, unknown> }));
+    /** One page of entries matching `filter`, oldest first (at most 1000). */
+    query: queryAuditLog,
+
+    /**
+     * Every entry matching `filter`, oldest first, fetched a page at a time so an export of the
+     * whole log never holds more than one page in memory.
+     */
+    async *stream(db: DbOrTx, filter: Omit<AuditFilter, 'limit'> = {}, pageSize = 500): AsyncGenerator<AuditEntry> {
+      let afterId = filter.afterId ?? 0;
+      for (;;) {
+        const page = await queryAuditLog(db, { ...filter, afterId, limit: pageSize });
+        yield* page;
+        const last = page.at(-1);
+        if (!last || page.length < pageSize) return;
+        afterId = last.id;
+      }
     },
 
     /** Walks the whole chain and reports the first entry whose link or content does not check out. */
@@ -95,3 +103,90 @@ export function createAuditLog(deps: { dialect: Dialect }) {
 }
 
 export type AuditLog = ReturnType<typeof createAuditLog>;
+
+/** Which entries a query or export selects; every field narrows the selection. */
+export interface AuditFilter {
+  actor?: string | undefined;
+  /** Exact action, or a prefix when it ends with `*` (`auth.*`). */
+  action?: string | undefined;
+  /** Exact target, e.g. `repo:acme/main` or `user:alice`. */
+  target?: string | undefined;
+  /** `owner/name`: the repository itself and every package and version in it. */
+  repo?: string | undefined;
+  /** Inclusive lower bound on `at`; an ISO time as `parseAuditTime` returns it. */
+  since?: string | undefined;
+  /** Exclusive upper bound on `at`. */
+  until?: string | undefined;
+  /** Only entries with a larger id (the paging cursor). */
+  afterId?: number | undefined;
+  /** Page size: default 100, at most 1000. */
+  limit?: number | undefined;
+}
+
+export const AUDIT_PAGE_MAX = 1000;
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  actor_ip: string | null;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * `substr(column, 1, n) = prefix` rather than LIKE: SQLite's LIKE ignores case and both treat
+ * `_` and `%` in names as wildcards; a plain equality means the same on both dialects.
+ */
+function startsWith(column: 'action' | 'target', prefix: string) {
+  // Both dialects count characters (code points), not UTF-16 units or bytes.
+  return sql<string>`substr(${sql.ref(column)}, 1, ${sql.lit([...prefix].length)})`;
+}
+
+async function queryAuditLog(db: DbOrTx, filter: AuditFilter): Promise<AuditEntry[]> {
+  let q = db.selectFrom('audit_log').selectAll().orderBy('id', 'asc');
+  if (filter.target) q = q.where('target', '=', filter.target);
+  if (filter.actor) q = q.where('actor', '=', filter.actor);
+  if (filter.action) {
+    const prefix = filter.action.endsWith('*') ? filter.action.slice(0, -1) : null;
+    if (prefix === null) q = q.where('action', '=', filter.action);
+    else if (prefix !== '') q = q.where(startsWith('action', prefix), '=', prefix);
+  }
+  if (filter.repo) {
+    // Repository changes are recorded as `repo:o/r`, package events as `package:o/r/format/name[@version]`.
+    const packagePrefix = `package:${filter.repo}/`;
+    const repoTarget = `repo:${filter.repo}`;
+    q = q.where((eb) => eb.or([eb('target', '=', repoTarget), eb(startsWith('target', packagePrefix), '=', packagePrefix)]));
+  }
+  // Every row stores `at` in toISOString's fixed-width form, so text order is time order.
+  if (filter.since) q = q.where('at', '>=', filter.since);
+  if (filter.until) q = q.where('at', '<', filter.until);
+  if (filter.afterId) q = q.where('id', '>', filter.afterId);
+  const rows = await q.limit(Math.min(filter.limit ?? 100, AUDIT_PAGE_MAX)).execute();
+  return rows.map((row) => ({ ...row, details: JSON.parse(row.details) as Record<string, unknown> }));
+}
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Reads an ISO 8601 date or time given as a query bound and returns it in the stored form
+ * (`toISOString`), or null when it is not one. A date alone is midnight UTC, and a time without a
+ * zone is UTC too: the log is kept in UTC and the answer must not depend on the server's zone.
+ */
+export function parseAuditTime(raw: string): string | null {
+  const match = ISO_TIME.exec(raw.trim());
+  if (!match) return null;
+  const [, year, month, day, hour, minute, second, zone] = match;
+  // Date accepts 2024-02-31 and rolls it over into March; a typo must not silently move the bound.
+  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  if (calendar.getUTCMonth() !== Number(month) - 1 || calendar.getUTCDate() !== Number(day)) return null;
+  if (Number(hour ?? 0) > 23 || Number(minute ?? 0) > 59 || Number(second ?? 0) > 59) return null;
+  let text = raw.trim().replace(' ', 'T');
+  if (hour === undefined) text += 'T00:00:00Z';
+  else if (zone === undefined) text += 'Z';
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}

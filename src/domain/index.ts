@@ -33,9 +33,12 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
   const accounts = createAccounts({ db, audit, changes, throttle }, { passwordMinLength: config.auth.passwordMinLength });
   const mfa = createMfa({ db, audit, changes, box, throttle }, { issuer: config.auth.totpIssuer, ...clock });
   const sessions = createSessions({ db, audit, changes }, { ...config.auth.sessions, ...clock });
-  const tokens = createTokens({ db, audit, changes }, { maxLifetimeDays: config.auth.maxTokenLifetimeDays });
+  const tokens = createTokens(
+    { db, audit, changes },
+    { maxLifetimeDays: config.auth.maxTokenLifetimeDays, maxAutomationLifetimeDays: config.auth.maxAutomationTokenLifetimeDays, ...(options.onError ? { onError: options.onError } : {}) },
+  );
   const repos = createRepos({ db, audit, changes });
-  const access = createAccess({ accounts });
+  const access = createAccess({ accounts, mfa });
   const packages = createPackages({ db, audit, changes });
   const policies = createPolicies({ db, audit, changes });
   const advisories = createAdvisories({ db });

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Principal } from '../domain/access.js';
+import type { Principal, SecondFactorDecision } from '../domain/access.js';
 import type { Domain } from '../domain/index.js';
 import type { Actor } from '../domain/audit.js';
 import { StockadeError } from '../errors.js';
@@ -16,20 +16,20 @@ declare module 'fastify' {
  * (pip/twine style `__token__:<token>`, npm `_auth`) or a real password. Credentials that are
  * present but wrong are an error, never a silent fallback to anonymous.
  */
-export async function authenticate(domain: Domain, header: string | undefined): Promise<Principal | null> {
+export async function authenticate(domain: Domain, header: string | undefined, ip: string | null = null): Promise<Principal | null> {
   if (!header) return null;
   const space = header.indexOf(' ');
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
   const value = space < 0 ? '' : header.slice(space + 1).trim();
-  if (scheme === 'bearer') return fromToken(domain, value);
+  if (scheme === 'bearer') return fromToken(domain, value, ip);
   if (scheme === 'basic') {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new StockadeError('INVALID_CREDENTIALS');
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
-    if (password.startsWith('stk_')) return fromToken(domain, password);
-    const info = await domain.accounts.authenticate(user, password);
+    if (password.startsWith('stk_')) return fromToken(domain, password, ip);
+    const info = await domain.accounts.authenticate(user, password, { ip });
     return { userId: info.id, userName: info.name, isAdmin: info.isAdmin, token: null };
   }
   throw new StockadeError('INVALID_TOKEN');
@@ -39,14 +39,14 @@ export async function authenticate(domain: Domain, header: string | undefined): 
  * The principal of a request whose token this node has verified lately, without a promise; undefined
  * when `authenticate` must decide (passwords, unknown or invalid tokens, anything unusual).
  */
-export function peekPrincipal(domain: Domain, header: string): Principal | undefined {
+export function peekPrincipal(domain: Domain, header: string, ip: string | null): Principal | undefined {
   if (header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
-  const grant = domain.tokens.peek(header.slice(7).trim());
+  const grant = domain.tokens.peek(header.slice(7).trim(), ip);
   return grant && { userId: grant.userId, userName: grant.userName, isAdmin: grant.isAdmin, token: grant };
 }
 
-async function fromToken(domain: Domain, secret: string): Promise<Principal> {
-  const grant = await domain.tokens.verify(secret);
+async function fromToken(domain: Domain, secret: string, ip: string | null): Promise<Principal> {
+  const grant = await domain.tokens.verify(secret, ip);
   if (!grant) throw new StockadeError('INVALID_TOKEN');
   return { userId: grant.userId, userName: grant.userName, isAdmin: grant.isAdmin, token: grant };
 }
@@ -59,4 +59,16 @@ export function actorOf(request: FastifyRequest): Actor {
 export function requirePrincipal(request: FastifyRequest): Principal {
   if (!request.principal) throw new StockadeError('AUTH_REQUIRED');
   return request.principal;
+}
+
+/** The error for a change refused for want of a second factor. */
+export function secondFactorError(decision: SecondFactorDecision, owner: string): StockadeError {
+  if (decision === 'mfa-enrollment') return new StockadeError('MFA_REQUIRED', [owner]);
+  return new StockadeError('OTP_REQUIRED', ['npm: --otp; REST: the X-Stockade-OTP header']);
+}
+
+/** For owner-level changes (members, settings, tokens): the same second factor a repository write needs. */
+export async function requireSecondFactor(domain: Domain, principal: Principal, owner: { id: number; name: string } | null): Promise<void> {
+  const decision = await domain.access.secondFactor(principal, owner?.id ?? null);
+  if (decision !== 'ok') throw secondFactorError(decision, owner?.name ?? principal.userName);
 }

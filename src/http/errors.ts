@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StockadeError, isStockadeError } from '../errors.js';
 
 /** Turns anything thrown in a request (ours, Fastify's, a body parser's) into a catalog error. */
@@ -32,4 +32,14 @@ export function toStockadeError(error: unknown, bodyLimit: number): StockadeErro
 export function logError(request: FastifyRequest, raw: unknown, mapped: StockadeError): void {
   if (mapped.status >= 500) request.log.error({ err: raw, code: mapped.code }, 'request failed');
   else request.log.debug({ code: mapped.code, message: mapped.message }, 'request rejected');
+}
+
+/**
+ * Headers an error implies whatever the format: `Retry-After` on a lockout, and the `OTP`
+ * challenge that makes npm ask for (or send) a one-time password and repeat the request.
+ */
+export function applyErrorHeaders(reply: FastifyReply, error: StockadeError): void {
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+  if (error.code === 'OTP_REQUIRED' || error.code === 'INVALID_OTP') reply.header('www-authenticate', 'OTP');
 }

@@ -1,4 +1,6 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Principal } from '../domain/access.js';
+import { HSTS_HEADER, SECURITY_HEADERS } from '../http/security-headers.js';
 import type { Logger } from 'pino';
 import { StockadeError } from '../errors.js';
 import { formats } from '../formats/list.js';
@@ -11,11 +13,12 @@ import { authenticate, peekPrincipal } from '../http/auth.js';
 import { authenticateSession, SESSION_COOKIE } from '../http/session.js';
 import { decodeRequestBody } from '../http/body-encoding.js';
 import type { ServerContext } from '../http/context.js';
-import { logError, toStockadeError } from '../http/errors.js';
+import { applyErrorHeaders, logError, toStockadeError } from '../http/errors.js';
 
 /** Sends an error in the REST API's shape; formats install their own shapes in their scopes. */
 export function sendApiError(reply: FastifyReply, error: StockadeError): FastifyReply {
-  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="stockade"');
+  applyErrorHeaders(reply, error);
+  if (error.status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Bearer realm="stockade"');
   return reply
     .code(error.status)
     .header('content-type', 'application/json; charset=utf-8')
@@ -42,39 +45,38 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
   const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, gate, log: app.log };
 
   app.decorateRequest('principal', null);
+  /** The principal plus what later checks need from the request: its address and one-time password. */
+  const attach = (request: FastifyRequest, principal: Principal | null): void => {
+    if (!principal) return;
+    principal.ip = request.ip;
+    const otp = request.headers['npm-otp'] ?? request.headers['x-stockade-otp'];
+    if (typeof otp === 'string' && otp !== '') principal.otp = otp.trim().slice(0, 64);
+    request.principal = principal;
+  };
   // Callback-style hooks: these run on every request, and the common case needs no promise.
   app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    if (config.server.trustProxy && request.protocol === 'https') reply.header(HSTS_HEADER.name, HSTS_HEADER.value);
     ctx.domain.changes.poll();
     const header = request.headers.authorization;
+    const settle = (principal: Principal | null) => {
+      attach(request, principal);
+      done();
+    };
     if (!header) {
       if (!request.headers.cookie?.includes(SESSION_COOKIE)) return done();
-      authenticateSession(ctx.domain, request, reply).then(
-        (principal) => {
-          request.principal = principal;
-          done();
-        },
-        (error: Error) => done(error),
-      );
+      authenticateSession(ctx.domain, request, reply).then(settle, (error: Error) => done(error));
       return;
     }
-    const known = peekPrincipal(ctx.domain, header);
-    if (known) {
-      request.principal = known;
-      return done();
-    }
-    authenticate(ctx.domain, header).then(
-      (principal) => {
-        request.principal = principal;
-        done();
-      },
-      (error: Error) => done(error),
-    );
+    const known = peekPrincipal(ctx.domain, header, request.ip);
+    if (known) return settle(known);
+    authenticate(ctx.domain, header, request.ip).then(settle, (error: Error) => done(error));
   });
   if (config.server.requestLogging) {
     app.addHook('onResponse', async (request, reply) => {
       // The query string is left out: clients never put secrets there, but some put noise.
       request.log.info(
-        { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.userName },
+        { method: request.method, path: loggablePath(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.userName },
         'request',
       );
     });
@@ -138,4 +140,15 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
   socket.end(
     `HTTP/1.1 ${mapped.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * The path of a request as the log may show it: no query string, and no secret that a client
+ * puts in the path (`npm logout` sends its token as the last segment of `/-/user/token/…`).
+ */
+export function loggablePath(url: string): string {
+  return url
+    .split('?')[0]!
+    .replace(/(\/-\/user\/token\/)[^/]+/, '$1[redacted]')
+    .replace(/stk_[0-9A-Za-z]+/g, 'stk_[redacted]');
 }

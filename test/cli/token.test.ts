@@ -36,7 +36,7 @@ test('token create prints the secret once; list shows it; revoke disables it', a
   assert.ok(!listed.stdout.includes(secret), 'listings never show the secret');
 
   const table = await cli.run(['token', 'list', '--user', 'alice']);
-  assert.match(table.stdout, new RegExp(`^${token.id}\\s+laptop\\s+stk_\\S+…\\s+read,write\\s+acme/web\\s`, 'm'));
+  assert.match(table.stdout, new RegExp(`^${token.id}\\s+personal\\s+laptop\\s+stk_\\S+…\\s+read,write\\s+acme/web\\s`, 'm'));
 
   const revoked = await cli.run(['token', 'revoke', String(token.id)]);
   assert.equal(revoked.code, 0, revoked.stderr);

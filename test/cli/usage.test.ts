@@ -5,7 +5,7 @@ import { errorLine, runCli } from './helpers.js';
 const usageErrors: [string, string[], RegExp][] = [
   ['no command', [], /^usage: stockade <command>/],
   ['unknown command', ['frobnicate'], /^stockade: unknown command "frobnicate"/],
-  ['unknown subcommand', ['user', 'delete', 'x'], /^stockade: unknown command "user delete" \(one of: create, list, password\)/],
+  ['unknown subcommand', ['user', 'delete', 'x'], /^stockade: unknown command "user delete" \(one of: create, list, password, unlock\)/],
   ['group without subcommand', ['token'], /^stockade: "token" needs a command: create, list, revoke/],
   ['unknown option', ['repo', 'list', '--colour'], /^stockade: Unknown option '--colour' \(usage: stockade repo list \[--owner O\]\)/],
   ['missing argument', ['repo', 'show'], /^stockade: missing argument \(usage: stockade repo show owner\/name/],

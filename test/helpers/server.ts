@@ -23,22 +23,29 @@ type Overrides = Omit<ConfigInput, 'database' | 'dataDir'>;
 export interface TestServerOptions {
   /** Another node on the database of `node` (same database and blob folder) instead of a fresh one. */
   sameStorageAs?: TestServer;
+  /**
+   * Collects every log line (pino JSON, one entry per line) into this array, at level debug and
+   * with request logging on, for tests that check what the server writes to its logs.
+   */
+  logLines?: string[];
 }
 
 /** A real server on 127.0.0.1 with a free port, on a fresh database of the dialect under test. */
 export async function startTestServer(overrides: Overrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const shared = options.sameStorageAs?.database;
   const database: TestDatabase = shared ?? (await createTestDatabase());
+  const logLines = options.logLines;
   const config = resolvePaths(
     parseConfig({
       ...overrides,
       dataDir: database.dataDir,
       database: database.config,
-      server: { host: '127.0.0.1', port: 0, requestLogging: false, ...(overrides.server ?? {}) },
-      log: { level: process.env.STOCKADE_TEST_LOG === '1' ? 'debug' : 'silent' },
+      server: { host: '127.0.0.1', port: 0, requestLogging: logLines !== undefined, ...(overrides.server ?? {}) },
+      log: { level: logLines !== undefined || process.env.STOCKADE_TEST_LOG === '1' ? 'debug' : 'silent' },
     }),
   );
-  const logger = pino({ level: config.log.level });
+  // pino writes each entry with one write() call, so every call is one line.
+  const logger = logLines ? pino({ level: config.log.level }, { write: (line: string) => void logLines.push(line.replace(/\n$/, '')) }) : pino({ level: config.log.level });
   let server: RunningServer;
   try {
     server = await startServer(config, { logger });
@@ -69,7 +76,7 @@ export async function startTestServer(overrides: Overrides = {}, options: TestSe
         if (!repo) throw new Error(`no repo ${options.repo}`);
         repoId = repo.id;
       }
-      const { secret } = await server.domain.tokens.create(systemActor, { userId: user.id, name: 'test', scopes: options.scopes ?? ['write'], repoId });
+      const { secret } = await server.domain.tokens.create(systemActor, { userId: user.id, name: 'test', scopes: options.scopes ?? ['write', 'delete'], repoId });
       return { name, password, token: secret, id: user.id };
     },
     async createRepo(owner, name, visibility = 'public') {

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RepoAction } from '../../domain/access.js';
+import type { Principal, RepoAction } from '../../domain/access.js';
 import type { Role } from '../../domain/accounts.js';
 import type { PackageRef, StoredFile, StoredPackage } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
-import { actorOf, requirePrincipal } from '../../http/auth.js';
+import { actorOf, requirePrincipal, requireSecondFactor, secondFactorError } from '../../http/auth.js';
 import { type ServerContext, baseUrl } from '../../http/context.js';
-import { logError, toStockadeError } from '../../http/errors.js';
+import { applyErrorHeaders, logError, toStockadeError } from '../../http/errors.js';
 import { type CacheEntry, compressed, createPackumentCache, type RenderedDoc } from './cache.js';
 import { decodeAttachment } from './manifest-check.js';
 import { assertValidDistTag, assertValidPackageName, assertValidVersion } from './names.js';
@@ -97,7 +97,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     logError(request, raw, error);
     // npm turns the scheme named here into its advice: Bearer → "log in again", Basic →
     // "incorrect or missing password" (what a failed `npm login` should say).
-    if (error.status === 401) {
+    applyErrorHeaders(reply, error);
+    if (error.status === 401 && !reply.hasHeader('www-authenticate')) {
       reply.header('www-authenticate', error.code === 'INVALID_CREDENTIALS' ? 'Basic realm="stockade"' : 'Bearer realm="stockade"');
     }
     return sendJson(reply, error.status, { error: error.message, code: error.code });
@@ -121,6 +122,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     if (decision === 'ok') return;
     if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
     if (decision === 'hidden') throw new StockadeError('NOT_FOUND', [`repository ${repo.path}`]);
+    if (decision === 'mfa-enrollment' || decision === 'otp-required') throw secondFactorError(decision, repo.owner);
     throw new StockadeError('FORBIDDEN', [`you may not ${action === 'delete' ? 'unpublish from' : action === 'admin' ? 'administer' : 'publish to'} ${repo.path}`]);
   }
 
@@ -374,14 +376,18 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       throw new StockadeError('VALIDATION_FAILED', ['login needs a name and a password']);
     }
     if (typeof body.name === 'string' && body.name !== userName) throw new StockadeError('NAME_MISMATCH', [body.name, userName]);
-    const user = await domain.accounts.authenticate(userName, body.password);
+    const user = await domain.accounts.authenticate(userName, body.password, { ip: request.ip });
+    // With MFA, npm repeats the login with the code from its prompt (or --otp) in `npm-otp`.
+    const otp = request.headers['npm-otp'];
+    const loginPrincipal: Principal = { userId: user.id, userName: user.name, isAdmin: user.isAdmin, token: null, ip: request.ip, otp: typeof otp === 'string' ? otp : null };
+    await requireSecondFactor(domain, loginPrincipal, null);
     const days = ctx.config.auth.loginTokenLifetimeDays;
     const { secret } = await domain.tokens.create(
       { name: user.name, ip: request.ip },
       {
         userId: user.id,
         name: `npm login from ${request.ip}`,
-        scopes: ['read', 'write'],
+        scopes: ['read', 'write', 'delete'],
         expiresAt: days > 0 ? new Date(Date.now() + days * 86_400_000).toISOString() : null,
       },
     );
@@ -399,7 +405,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
         token: t.display,
         expires: t.expiresAt,
         readonly: !t.scopes.includes('write') && !t.scopes.includes('admin'),
-        cidr_whitelist: null,
+        cidr_whitelist: t.cidrs,
         created: t.createdAt,
         updated: t.createdAt,
       }));
@@ -408,10 +414,9 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     if (request.method === 'POST' && rest.length === 0) {
       const body = isObject(request.body) ? request.body : {};
       if (typeof body.password !== 'string') throw new StockadeError('VALIDATION_FAILED', ['creating a token needs your password']);
-      await domain.accounts.authenticate(principal.userName, body.password);
-      if (Array.isArray(body.cidr_whitelist) && body.cidr_whitelist.length > 0) {
-        throw new StockadeError('VALIDATION_FAILED', ['address (CIDR) restrictions on tokens are not supported yet']);
-      }
+      await domain.accounts.authenticate(principal.userName, body.password, { ip: request.ip });
+      await requireSecondFactor(domain, principal, null);
+      const cidrs = Array.isArray(body.cidr_whitelist) ? body.cidr_whitelist.filter((c): c is string => typeof c === 'string') : [];
       const readonly = body.readonly === true;
       const name = typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 200) : `npm token create${readonly ? ' (read-only)' : ''}`;
       // npm sends the lifetime in days.
@@ -419,8 +424,9 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const { secret, token } = await domain.tokens.create(actorOf(request), {
         userId: principal.userId,
         name,
-        scopes: readonly ? ['read'] : ['read', 'write'],
+        scopes: readonly ? ['read'] : ['read', 'write', 'delete'],
         expiresAt: days ? new Date(Date.now() + days * 86_400_000).toISOString() : null,
+        cidrs,
       });
       return sendJson(reply, 201, {
         token: secret,
@@ -428,7 +434,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
         id: String(token.id),
         name: token.name,
         readonly,
-        cidr_whitelist: null,
+        cidr_whitelist: token.cidrs,
         created: token.createdAt,
         updated: token.createdAt,
         ...(token.expiresAt ? { expires: token.expiresAt } : {}),

@@ -11,6 +11,7 @@ import type { Principal, RepoAction } from '../../domain/access.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import type { Scope } from '../../domain/tokens.js';
 import { StockadeError } from '../../errors.js';
+import { secondFactorError } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 
 /** The API scope with TypeBox route schemas typing each handler. */
@@ -67,6 +68,7 @@ export function createRepoGuard(ctx: ServerContext) {
     if (decision === 'ok') return repo;
     if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
     if (decision === 'hidden') throw repoNotFound(path.owner, path.repo);
+    if (decision === 'mfa-enrollment' || decision === 'otp-required') throw secondFactorError(decision, repo.owner);
     throw new StockadeError('FORBIDDEN', [`you may not ${action === 'read' ? 'read' : action === 'write' ? 'publish to' : 'administer'} ${repo.path}`]);
   };
 }

@@ -20,7 +20,7 @@ export const ApiError = Type.Object(
 
 export const NoContent = Type.Null({ description: 'no content' });
 
-export const Scope = Type.Enum(['read', 'write', 'admin']);
+export const Scope = Type.Enum(['read', 'write', 'delete', 'admin']);
 export const Role = Type.Enum(['admin', 'write', 'read']);
 export const Visibility = Type.Enum(['public', 'private']);
 

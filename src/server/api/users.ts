@@ -114,4 +114,24 @@ export async function userRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
       return reply.code(204).send(null);
     },
   );
+
+  app.post(
+    '/users/:name/unlock',
+    {
+      onRequest: siteAdminOnly,
+      schema: {
+        tags,
+        operationId: 'unlockUser',
+        summary: 'End the lockout of an account (site admins)',
+        description: 'Clears the failed password and one-time-password counts of the account; lockouts also end by themselves.',
+        params: NameParams,
+        response: { 200: Type.Object({ cleared: Type.Boolean({ description: 'whether the account had failures on record' }) }) },
+      },
+    },
+    async (request) => {
+      const { name } = request.params;
+      if (!(await accounts.getUser(name))) throw new StockadeError('NOT_FOUND', [`user ${name}`]);
+      return { cleared: await ctx.domain.throttle.unlock(actorOf(request), name) };
+    },
+  );
 }

@@ -56,7 +56,7 @@ export interface TokensTable {
   expires_at: string | null;
   revoked_at: string | null;
   created_at: string;
-  kind: Generated<'personal' | 'automation' | 'read'>;
+  kind: Generated<'personal' | 'automation' | 'master' | 'read'>;
   /** For a read token: the repository master token that minted it (revoking the master revokes it). */
   parent_id: number | null;
   /** Comma-separated CIDR blocks the token may be used from; null = anywhere. */
