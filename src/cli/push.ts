@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { arg, type Command, CliError, parseRepoPath, stringOption, UsageError } from './command.js';
@@ -40,6 +41,49 @@ async function readBody(response: IncomingMessage): Promise<string> {
   return body;
 }
 
+/** The error code of an API error body (`{error:{code}}`), or null. */
+function errorCodeOf(body: string): string | null {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : null;
+  } catch {
+    return null;
+  }
+}
+
+// Codes are 6 digits, recovery codes 3 groups of 4; anything else printable is left to the server
+// to refuse. Control characters would make Node throw on the header, so they are refused here.
+const OTP_INPUT = /^[\x20-\x7e]{1,64}$/;
+
+/** The one-time password as the X-Stockade-OTP header will carry it. */
+function otpHeader(raw: string, fail: (message: string) => CliError): string {
+  const code = raw.trim();
+  if (code === '') throw fail('the one-time password is empty: give the code from your authenticator app');
+  if (!OTP_INPUT.test(code)) throw fail('the one-time password must be the code from your authenticator app or a recovery code');
+  return code;
+}
+
+/**
+ * Asks for the code once on the terminal. It is echoed, as `stockade mfa enroll` does: the code is
+ * good for seconds and shown by the app anyway. (password.ts hides input and asks twice, which
+ * fits new passwords, not this.)
+ */
+function askOtp(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream): Promise<string> {
+  const terminal = createInterface({ input: stdin, output: stderr, terminal: true });
+  return new Promise<string>((resolve, reject) => {
+    // Whichever comes first wins; a settled promise ignores the rest.
+    terminal.on('SIGINT', () => {
+      reject(new CliError('interrupted', 130, 'INTERRUPTED'));
+      terminal.close();
+    });
+    terminal.on('close', () => reject(new CliError('no one-time password entered')));
+    terminal.question('one-time password from your authenticator app: ', (answer) => {
+      resolve(answer);
+      terminal.close();
+    });
+  });
+}
+
 /** The server's own message when it sent one in the API's `{error:{code,message}}` shape. */
 function serverError(status: number, statusMessage: string | undefined, body: string): CliError {
   try {
@@ -57,7 +101,15 @@ function serverError(status: number, statusMessage: string | undefined, body: st
  * Streams `file` as the raw request body: bytes are counted on their way to the socket for the
  * progress bar and never held whole in memory.
  */
-async function upload(options: { url: URL; token: string; file: string; size: number; progress: boolean; stderr: NodeJS.WriteStream }): Promise<{ status: number; statusMessage?: string; body: string }> {
+async function upload(options: {
+  url: URL;
+  token: string;
+  otp: string | undefined;
+  file: string;
+  size: number;
+  progress: boolean;
+  stderr: NodeJS.WriteStream;
+}): Promise<{ status: number; statusMessage?: string; body: string }> {
   const { url, size } = options;
   const bar = options.progress
     ? new cliProgress.SingleBar(
@@ -95,6 +147,7 @@ async function upload(options: { url: URL; token: string; file: string; size: nu
           'content-type': 'application/octet-stream',
           'content-length': String(size),
           accept: 'application/json',
+          ...(options.otp !== undefined ? { 'x-stockade-otp': options.otp } : {}),
         },
         timeout: IDLE_TIMEOUT_MS,
       });
@@ -134,14 +187,17 @@ async function upload(options: { url: URL; token: string; file: string; size: nu
 const push: Command = {
   name: 'push',
   summary: 'upload a package file to a repository',
-  usage: '<owner/repo> <file> [--tag T] [--url URL] [--token TOKEN]',
+  usage: '<owner/repo> <file> [--tag T] [--otp CODE] [--url URL] [--token TOKEN]',
   description:
     'Uploads FILE over the REST API (PUT /api/v1/repos/OWNER/REPO/upload). The server detects the format ' +
     'and derives name and version from the file itself. --url and --token default to STOCKADE_URL and ' +
     'STOCKADE_TOKEN; prefer the variable for the token, since arguments are visible to other local users. ' +
-    'Shows a progress bar on stderr when stderr is a terminal.',
+    'Shows a progress bar on stderr when stderr is a terminal. If you have two-factor authentication, ' +
+    'pass the code from your authenticator app (or a recovery code) with --otp; on a terminal the ' +
+    'command asks for it when the server wants one. Automation tokens need no code.',
   options: {
     tag: { type: 'string' },
+    otp: { type: 'string' },
     url: { type: 'string' },
     token: { type: 'string' },
   },
@@ -149,6 +205,7 @@ const push: Command = {
   examples: [
     'STOCKADE_URL=http://127.0.0.1:8080 STOCKADE_TOKEN=stk_… stockade push acme/web ./hello-1.0.0.tgz',
     'stockade push acme/web ./hello-1.1.0-beta.1.tgz --tag next',
+    'stockade push acme/web ./hello-1.0.1.tgz --otp 123456',
   ],
   async run(ctx) {
     const repo = parseRepoPath(arg(ctx, 0));
@@ -158,6 +215,8 @@ const push: Command = {
     if (!base) throw new UsageError('no server URL: pass --url or set STOCKADE_URL');
     if (!token) throw new UsageError('no token: set STOCKADE_TOKEN or pass --token');
     const tag = stringOption(ctx.options, 'tag');
+    const givenOtp = stringOption(ctx.options, 'otp');
+    const otp = givenOtp === undefined ? undefined : otpHeader(givenOtp, (message) => new UsageError(message));
     const url = uploadUrl(base, repo, path.basename(file), tag);
     let size: number;
     try {
@@ -168,7 +227,17 @@ const push: Command = {
       if (error instanceof CliError) throw error;
       throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
-    const answer = await upload({ url, token, file, size, progress: ctx.stderr.isTTY === true, stderr: ctx.stderr });
+    const send = (code: string | undefined) => upload({ url, token, otp: code, file, size, progress: ctx.stderr.isTTY === true, stderr: ctx.stderr });
+    let answer = await send(otp);
+    // The server refuses before it reads the body, so nothing was stored; each upload() opens the
+    // file afresh, so the retry sends the whole body again.
+    if (answer.status === 401 && otp === undefined && errorCodeOf(answer.body) === 'OTP_REQUIRED') {
+      if (ctx.stdin.isTTY !== true) {
+        throw new CliError('the server wants a one-time password for this push: run it again with --otp CODE (the code from your authenticator app)', 1, 'OTP_REQUIRED');
+      }
+      const code = otpHeader(await askOtp(ctx.stdin, ctx.stderr), (message) => new CliError(message));
+      answer = await send(code);
+    }
     if (answer.status < 200 || answer.status >= 300) throw serverError(answer.status, answer.statusMessage, answer.body);
     let result: UploadResponse;
     try {

@@ -78,7 +78,13 @@ export function createThrottle(deps: { db: Db; audit: AuditLog }, options: Throt
       if (failures < threshold) continue;
       const lockedUntil = new Date(now() + delayMs(failures, threshold)).toISOString();
       await db.transaction().execute(async (tx) => {
-        await tx.updateTable('auth_throttle').set({ locked_until: lockedUntil }).where('key', '=', key).execute();
+        // Only ever lengthen a lock: parallel failures may commit out of order (ISO times sort in time order).
+        await tx
+          .updateTable('auth_throttle')
+          .set({ locked_until: lockedUntil })
+          .where('key', '=', key)
+          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', lockedUntil)]))
+          .execute();
         await audit.record(tx, actor, { action: 'auth.lockout', target: key.includes(':user:') ? `user:${attempt.user}` : `address:${attempt.ip}`, details: { kind: attempt.kind, failures, lockedUntil } });
       });
     }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal, SecondFactorDecision } from '../domain/access.js';
 import type { Domain } from '../domain/index.js';
 import type { Actor } from '../domain/audit.js';
+import type { Scope } from '../domain/tokens.js';
 import { StockadeError } from '../errors.js';
 
 declare module 'fastify' {
@@ -72,3 +73,18 @@ export async function requireSecondFactor(domain: Domain, principal: Principal, 
   const decision = await domain.access.secondFactor(principal, owner?.id ?? null);
   if (decision !== 'ok') throw secondFactorError(decision, owner?.name ?? principal.userName);
 }
+
+/**
+ * Accounts are managed with the user's own credentials: a password, a session or a personal token
+ * with access to everything. Automation, master and read tokens run unattended on machines and
+ * must never list, create or revoke tokens, or change passwords or second factors.
+ */
+export function requireAccountCredential(request: FastifyRequest, scope: Scope, what: string): Principal {
+  const principal = requirePrincipal(request);
+  const token = principal.token;
+  if (token !== null && token.kind !== 'personal') throw new StockadeError('FORBIDDEN', [`a ${token.kind} token cannot ${what}: use a personal token or your password`]);
+  if (token !== null && token.repoId !== null) throw new StockadeError('FORBIDDEN', [`a token restricted to one repository cannot ${what}`]);
+  if (token !== null && !token.scopes.has(scope)) throw new StockadeError('FORBIDDEN', [`this needs a token with the ${scope} scope`]);
+  return principal;
+}
+

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { generate } from 'otplib';
 import { create as createTar } from 'tar';
+import { systemActor } from '../../src/domain/audit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { type CliFixture, cliFixtureForServer, errorLine } from './helpers.js';
+import { type CliFixture, cliFixtureForServer, errorLine, repoRoot } from './helpers.js';
 
 let server: TestServer;
 let cli: CliFixture;
@@ -153,4 +156,116 @@ test('push fails cleanly without a server, a file or a URL', async () => {
 
   const badUrl = await cli.run(['push', 'acme/web', file], { env: { ...env, STOCKADE_URL: 'ftp://example.com' } });
   assert.equal(badUrl.code, 2);
+});
+
+// util-linux `script` runs the CLI on a pseudo-terminal, so stdin.isTTY is true as for a person.
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** Runs `stockade ARGS` on a terminal with ENV, typing ANSWER once its prompt appears. */
+function onTerminal(args: string[], env: Record<string, string>, answer: [prompt: string, typed: string]): Promise<{ code: number | null; output: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = ['node', '--import', 'tsx', 'src/cli/main.ts', ...args].map(quote).join(' ');
+  const childEnv: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('STOCKADE_')) childEnv[key] = value;
+  Object.assign(childEnv, env);
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: repoRoot, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  let typed = false;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+    if (!typed && output.includes(answer[0])) {
+      typed = true;
+      child.stdin.write(answer[1]);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('push --otp for a user with two-factor authentication', () => {
+  let bob: { token: string; id: number };
+  let secret: string;
+  let env: Record<string, string>;
+  /**
+   * A code for the next time step: enrolment spent the current one. The server accepts one step
+   * ahead, and lets the same token present the code of its last accepted step again, so this is
+   * good for every push below whether or not the clock has moved on meanwhile.
+   */
+  const nextCode = () => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+
+  before(async () => {
+    bob = await server.createUser('bob');
+    await server.domain.accounts.setMember(systemActor, { owner: 'acme', user: 'bob', role: 'write' });
+    const user = { id: bob.id, name: 'bob' };
+    ({ secret } = await server.domain.mfa.startEnrollment(systemActor, user));
+    await server.domain.mfa.confirmEnrollment(systemActor, user, await generate({ secret }));
+    env = { STOCKADE_URL: server.url, STOCKADE_TOKEN: bob.token };
+  });
+
+  test('without --otp and without a terminal, push says to pass --otp', async () => {
+    const file = await npmTarball('@acme/guarded', '1.0.0');
+    const result = await cli.run(['push', 'acme/web', file], { env });
+    assert.equal(result.code, 1);
+    assert.equal(
+      errorLine(result),
+      'stockade: the server wants a one-time password for this push: run it again with --otp CODE (the code from your authenticator app)',
+    );
+    const json = await cli.run(['push', 'acme/web', file, '--json'], { env });
+    assert.equal(json.code, 1);
+    assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'OTP_REQUIRED');
+    assert.equal((await fetch(`${server.url}/acme/web/npm/@acme%2fguarded`)).status, 404, 'nothing was stored');
+  });
+
+  test('a wrong --otp is refused with the server message', async () => {
+    const wrong = (await nextCode()) === '000000' ? '111111' : '000000';
+    const result = await cli.run(['push', 'acme/web', await npmTarball('@acme/guarded', '1.0.0'), '--otp', wrong], { env });
+    assert.equal(result.code, 1);
+    assert.equal(errorLine(result), 'stockade: the one-time password is wrong, expired or already used');
+  });
+
+  test('an empty or unprintable --otp is a usage error', async () => {
+    const file = await npmTarball('@acme/guarded', '1.0.0');
+    const empty = await cli.run(['push', 'acme/web', file, '--otp', ' '], { env });
+    assert.equal(empty.code, 2);
+    assert.equal(errorLine(empty), 'stockade: the one-time password is empty: give the code from your authenticator app');
+    const control = await cli.run(['push', 'acme/web', file, '--otp', '12\u000734'], { env });
+    assert.equal(control.code, 2);
+    assert.match(errorLine(control), /^stockade: the one-time password must be the code from your authenticator app/);
+  });
+
+  test('push --otp sends the code in X-Stockade-OTP and succeeds', async () => {
+    const file = await npmTarball('@acme/guarded', '1.0.0');
+    const result = await cli.run(['push', 'acme/web', file, '--otp', await nextCode()], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^pushed npm package @acme\/guarded@1\.0\.0 to acme\/web\n/);
+    assert.ok((await packument('@acme/guarded')).versions['1.0.0']);
+  });
+
+  test('on a terminal push asks for the code once and sends the file again', { skip: !hasScript && 'util-linux script is not installed' }, async () => {
+    // Big enough that the refusal comes before the whole body is sent, so the retry must reopen the file.
+    const file = await npmTarball('@acme/guarded', '1.1.0', { 'data.bin': randomBytes(8 * 1024 * 1024) });
+    const bytes = await readFile(file);
+    const code = await nextCode();
+    const result = await onTerminal(['push', 'acme/web', file, '--json'], env, ['one-time password from your authenticator app: ', `${code}\r`]);
+    assert.equal(result.code, 0, result.output);
+    assert.equal(result.output.split('one-time password from your authenticator app: ').length, 2, 'asked exactly once');
+    const answer = JSON.parse(result.output.slice(result.output.indexOf('{'))) as { version: string; sha256: string; size: number };
+    assert.equal(answer.version, '1.1.0');
+    assert.equal(answer.size, bytes.length);
+    assert.equal(answer.sha256, createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  test('on a terminal a wrong code is not asked again', { skip: !hasScript && 'util-linux script is not installed' }, async () => {
+    const file = await npmTarball('@acme/guarded', '1.2.0');
+    const result = await onTerminal(['push', 'acme/web', file], env, ['one-time password from your authenticator app: ', 'abc\r']);
+    assert.equal(result.code, 1);
+    assert.match(result.output, /stockade: the one-time password is wrong, expired or already used/);
+    assert.equal(result.output.split('one-time password from your authenticator app: ').length, 2, 'asked exactly once');
+  });
 });

@@ -43,6 +43,8 @@ export function requireSiteAdmin(request: FastifyRequest): Principal {
   return principal;
 }
 
+export { requireAccountCredential } from '../../http/auth.js';
+
 // Route-level onRequest hooks: they run after the root hook authenticated the request and before
 // any body is read, so a refused caller never gets to upload anything.
 export const authenticated = async (request: FastifyRequest): Promise<void> => {

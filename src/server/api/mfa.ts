@@ -5,7 +5,7 @@ import type { Role as RoleName } from '../../domain/accounts.js';
 import { StockadeError } from '../../errors.js';
 import { actorOf, requireSecondFactor } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, authenticated, requireScope, requireUser, siteAdminOnly } from './guards.js';
+import { type ApiApp, authenticated, requireAccountCredential, requireScope, requireUser, siteAdminOnly } from './guards.js';
 import { Name, NoContent, Nullable, Role, Timestamp } from './schemas.js';
 
 const tags = ['mfa'];
@@ -29,17 +29,9 @@ const OwnerMfa = Type.Object({
 });
 const NameParams = Type.Object({ name: Name });
 
-/**
- * A second factor is managed with the user's own credentials: a password, a session or a personal
- * token. Automation and read tokens run unattended and must never be able to turn it off or on.
- */
-function requireAccountCredential(request: FastifyRequest, scope: 'read' | 'write'): Principal {
-  const principal = requireUser(request);
-  const token = principal.token;
-  if (token !== null && token.kind !== 'personal') throw new StockadeError('FORBIDDEN', [`this ${token.kind} token cannot manage two-factor authentication: use a personal token or your password`]);
-  if (token !== null && token.repoId !== null) throw new StockadeError('FORBIDDEN', ['a token restricted to one repository cannot manage two-factor authentication']);
-  requireScope(principal, scope);
-  return principal;
+/** A second factor is managed with the user's own credentials only. */
+function requireMfaCredential(request: FastifyRequest, scope: 'read' | 'write'): Principal {
+  return requireAccountCredential(request, scope, 'manage two-factor authentication');
 }
 
 export async function mfaRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
@@ -68,7 +60,7 @@ export async function mfaRoutes(app: ApiApp, ctx: ServerContext): Promise<void> 
   app.get(
     '/user/mfa',
     { onRequest: authenticated, schema: { tags, operationId: 'getMfaStatus', summary: 'Your two-factor authentication status', response: { 200: MfaStatus } } },
-    async (request) => mfa.status(requireAccountCredential(request, 'read').userId),
+    async (request) => mfa.status(requireMfaCredential(request, 'read').userId),
   );
 
   app.post(
@@ -84,7 +76,7 @@ export async function mfaRoutes(app: ApiApp, ctx: ServerContext): Promise<void> 
       },
     },
     async (request) => {
-      const principal = requireAccountCredential(request, 'write');
+      const principal = requireMfaCredential(request, 'write');
       return mfa.startEnrollment(actorOf(request), userOf(principal));
     },
   );
@@ -102,7 +94,7 @@ export async function mfaRoutes(app: ApiApp, ctx: ServerContext): Promise<void> 
       },
     },
     async (request) => {
-      const principal = requireAccountCredential(request, 'write');
+      const principal = requireMfaCredential(request, 'write');
       return mfa.confirmEnrollment(actorOf(request), userOf(principal), request.body.code);
     },
   );
@@ -114,7 +106,7 @@ export async function mfaRoutes(app: ApiApp, ctx: ServerContext): Promise<void> 
       schema: { tags, operationId: 'disableMfa', summary: 'Turn two-factor authentication off with a current code', body: CodeBody, response: { 204: NoContent } },
     },
     async (request, reply) => {
-      const principal = requireAccountCredential(request, 'write');
+      const principal = requireMfaCredential(request, 'write');
       await mfa.disable(actorOf(request), userOf(principal), request.body.code);
       return reply.code(204).send(null);
     },
@@ -134,7 +126,7 @@ export async function mfaRoutes(app: ApiApp, ctx: ServerContext): Promise<void> 
       },
     },
     async (request) => {
-      const principal = requireAccountCredential(request, 'write');
+      const principal = requireMfaCredential(request, 'write');
       return mfa.regenerateRecoveryCodes(actorOf(request), userOf(principal), request.body.code);
     },
   );

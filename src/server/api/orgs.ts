@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Role as RoleName } from '../../domain/accounts.js';
 import { StockadeError } from '../../errors.js';
-import { actorOf } from '../../http/auth.js';
+import { actorOf, requireSecondFactor } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { type ApiApp, authenticated, requireScope, requireUser } from './guards.js';
 import { Name, NoContent, Role } from './schemas.js';
@@ -28,6 +28,7 @@ export async function orgRoutes(app: ApiApp, ctx: ServerContext): Promise<void> 
     if (need === 'admin') {
       if (role !== 'admin') throw new StockadeError('FORBIDDEN', [`only admins of ${name} may manage its members`]);
       requireScope(principal, 'admin');
+      await requireSecondFactor(ctx.domain, principal, owner);
     }
     return owner;
   }

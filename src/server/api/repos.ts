@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { StockadeError } from '../../errors.js';
-import { actorOf } from '../../http/auth.js';
+import { actorOf, requireSecondFactor } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { type ApiApp, authenticated, createRepoGuard, requireScope, requireUser } from './guards.js';
 import { Name, NoContent, Repo, RepoParams, Visibility } from './schemas.js';
@@ -35,6 +35,8 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
         const role = found ? await accounts.roleOf(principal.userId, found.id) : null;
         if (role !== 'admin') throw new StockadeError('FORBIDDEN', [`you may not create repositories under ${owner}`]);
       }
+      const found = await accounts.getOwner(owner);
+      await requireSecondFactor(ctx.domain, principal, found ? { id: found.id, name: found.name } : null);
       const repo = await repos.create(actorOf(request), { owner, name, visibility: visibility ?? 'private', ...(description !== undefined ? { description } : {}) });
       return reply.code(201).send(repo);
     },

@@ -5,7 +5,7 @@ import { StockadeError } from '../../errors.js';
 import { actorOf } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from '../../http/session.js';
-import { type ApiApp, authenticated, requireScope, requireUser } from './guards.js';
+import { type ApiApp, authenticated, requireAccountCredential } from './guards.js';
 import { NoContent, Timestamp, User } from './schemas.js';
 
 const tags = ['session'];
@@ -121,8 +121,7 @@ export async function sessionRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
       },
     },
     async (request, reply) => {
-      const principal = requireUser(request);
-      requireScope(principal, 'write');
+      const principal = requireAccountCredential(request, 'write', 'log out sessions');
       await sessions.revokeAll(actorOf(request), principal.userId);
       if (principal.sessionId !== undefined) clearSessionCookie(request, reply);
       return reply.code(204).send(null);

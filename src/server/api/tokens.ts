@@ -4,7 +4,7 @@ import { StockadeError } from '../../errors.js';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, requireSecondFactor } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, authenticated, isSiteAdmin, repoNotFound, requireUser } from './guards.js';
+import { type ApiApp, authenticated, isSiteAdmin, repoNotFound, requireAccountCredential, requireUser } from './guards.js';
 import { NoContent, Nullable, Scope, Timestamp } from './schemas.js';
 
 const tags = ['tokens'];
@@ -36,7 +36,7 @@ export async function tokenRoutes(app: ApiApp, ctx: ServerContext): Promise<void
   app.get(
     '/tokens',
     { onRequest: authenticated, schema: { tags, operationId: 'listTokens', summary: 'Your active tokens (never their secrets)', response: { 200: Type.Array(TokenInfo) } } },
-    async (request) => tokens.list(requireUser(request).userId),
+    async (request) => tokens.list(requireAccountCredential(request, 'read', 'list tokens').userId),
   );
 
   app.post(
@@ -63,12 +63,11 @@ export async function tokenRoutes(app: ApiApp, ctx: ServerContext): Promise<void
       },
     },
     async (request, reply) => {
-      const principal = requireUser(request);
+      const principal = requireAccountCredential(request, 'read', 'create tokens');
       const body = request.body;
       const scopes = [...new Set<ScopeName>(body.scopes)];
       const parent = principal.token;
       const kind = body.kind ?? 'personal';
-      if (parent && parent.kind !== 'personal') throw new StockadeError('FORBIDDEN', [`a ${parent.kind} token cannot create tokens`]);
 
       let repoId: number | null = null;
       if (body.repo !== undefined) {
@@ -110,7 +109,7 @@ export async function tokenRoutes(app: ApiApp, ctx: ServerContext): Promise<void
       schema: { tags, operationId: 'revokeToken', summary: 'Revoke a token (yours, or anyone’s for site admins)', params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), response: { 204: NoContent } },
     },
     async (request, reply) => {
-      const principal = requireUser(request);
+      const principal = requireAccountCredential(request, 'read', 'revoke tokens');
       await tokens.revoke(actorOf(request), { userId: principal.userId, isAdmin: isSiteAdmin(principal), id: request.params.id });
       return reply.code(204).send(null);
     },

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { StockadeError } from '../../errors.js';
-import { actorOf } from '../../http/auth.js';
+import { actorOf, requireSecondFactor } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, authenticated, isSiteAdmin, requireScope, requireUser, siteAdminOnly } from './guards.js';
+import { type ApiApp, authenticated, isSiteAdmin, requireAccountCredential, requireScope, requireUser, siteAdminOnly } from './guards.js';
 import { Name, NoContent, Nullable, Scope, User } from './schemas.js';
 
 const tags = ['users'];
@@ -67,7 +67,7 @@ export async function userRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
     '/users/:name',
     { onRequest: authenticated, schema: { tags, operationId: 'getUser', summary: 'A user (themselves or site admins)', params: NameParams, response: { 200: User } } },
     async (request) => {
-      const principal = requireUser(request);
+      const principal = requireAccountCredential(request, 'read', 'read accounts');
       const { name } = request.params;
       // Refuse before looking the user up, so the answer says nothing about who exists.
       if (principal.userName !== name && !isSiteAdmin(principal)) throw new StockadeError('FORBIDDEN', ['you may only read your own account']);
@@ -92,9 +92,10 @@ export async function userRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
       },
     },
     async (request, reply) => {
-      const principal = requireUser(request);
+      const principal = requireAccountCredential(request, 'write', 'change passwords');
       const { name } = request.params;
       const { password, currentPassword } = request.body;
+      await requireSecondFactor(ctx.domain, principal, null);
       // Site admins reset passwords without knowing them; everyone else proves the current one.
       if (!isSiteAdmin(principal)) {
         if (principal.userName !== name) {
