@@ -91,6 +91,11 @@ export function createAccounts(deps: { db: Db; audit: AuditLog; changes: ChangeB
     return toUser(row);
   }
 
+  /** Audits a login that opened something lasting (a login token, a session). */
+  async function recordLogin(actor: Actor, user: string, details: Record<string, unknown>): Promise<void> {
+    await db.transaction().execute((tx) => audit.record(tx, actor, { action: 'auth.login', target: `user:${user}`, details }));
+  }
+
   async function getUser(name: string): Promise<UserInfo | null> {
     const row = await db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
     return row ? toUser(row) : null;
@@ -186,7 +191,7 @@ export function createAccounts(deps: { db: Db; audit: AuditLog; changes: ChangeB
     return Number(row.n);
   }
 
-  return { createUser, authenticate, getUser, getUserById, listUsers, setPassword, createOrg, getOwner, setMember, listMembers, roleOf, peekRole, countUsers };
+  return { createUser, authenticate, recordLogin, getUser, getUserById, listUsers, setPassword, createOrg, getOwner, setMember, listMembers, roleOf, peekRole, countUsers };
 }
 
 export type Accounts = ReturnType<typeof createAccounts>;

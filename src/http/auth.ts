@@ -79,11 +79,11 @@ export async function requireSecondFactor(domain: Domain, principal: Principal, 
  * with access to everything. Automation, master and read tokens run unattended on machines and
  * must never list, create or revoke tokens, or change passwords or second factors.
  */
-export function requireAccountCredential(request: FastifyRequest, scope: Scope, what: string): Principal {
+export function requireAccountCredential(request: FastifyRequest, scope: Scope, what: string, options: { allowRestricted?: boolean } = {}): Principal {
   const principal = requirePrincipal(request);
   const token = principal.token;
   if (token !== null && token.kind !== 'personal') throw new StockadeError('FORBIDDEN', [`a ${token.kind} token cannot ${what}: use a personal token or your password`]);
-  if (token !== null && token.repoId !== null) throw new StockadeError('FORBIDDEN', [`a token restricted to one repository cannot ${what}`]);
+  if (token !== null && token.repoId !== null && !options.allowRestricted) throw new StockadeError('FORBIDDEN', [`a token restricted to one repository cannot ${what}`]);
   if (token !== null && !token.scopes.has(scope)) throw new StockadeError('FORBIDDEN', [`this needs a token with the ${scope} scope`]);
   return principal;
 }

@@ -385,7 +385,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     const loginPrincipal: Principal = { userId: user.id, userName: user.name, isAdmin: user.isAdmin, token: null, ip: request.ip, otp: typeof otp === 'string' ? otp : null };
     await requireSecondFactor(domain, loginPrincipal, null);
     const days = ctx.config.auth.loginTokenLifetimeDays;
-    const { secret } = await domain.tokens.create(
+    const { secret, token } = await domain.tokens.create(
       { name: user.name, ip: request.ip },
       {
         userId: user.id,
@@ -394,6 +394,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
         expiresAt: days > 0 ? new Date(Date.now() + days * 86_400_000).toISOString() : null,
       },
     );
+    await domain.accounts.recordLogin({ name: user.name, ip: request.ip }, user.name, { via: 'npm', tokenId: token.id, mfa: loginPrincipal.otpVerified === true });
     return sendJson(reply, 201, { ok: true, id: `org.couchdb.user:${user.name}`, rev: '1', token: secret });
   }
 

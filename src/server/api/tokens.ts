@@ -63,7 +63,8 @@ export async function tokenRoutes(app: ApiApp, ctx: ServerContext): Promise<void
       },
     },
     async (request, reply) => {
-      const principal = requireAccountCredential(request, 'read', 'create tokens');
+      // A token restricted to one repository may create narrower ones for the same repository (checked below).
+      const principal = requireAccountCredential(request, 'read', 'create tokens', { allowRestricted: true });
       const body = request.body;
       const scopes = [...new Set<ScopeName>(body.scopes)];
       const parent = principal.token;
