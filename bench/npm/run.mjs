@@ -305,6 +305,9 @@ async function main() {
 
   for (const system of systems) {
     if (install) {
+      // A server still working off a backlog from its load (Verdaccio can be seconds behind)
+      // would slow the installs of whichever system comes next.
+      await waitForIdle(60, log);
       try {
         install[system.id] = await timeInstalls(system.registryUrl, opts.installRuns);
         log(`${system.label.padEnd(18)} cold npm install of 20 deps: median ${install[system.id].median} ms (${install[system.id].runs.join(', ')} ms)`);
