@@ -11,7 +11,8 @@ import type { Principal, RepoAction } from '../../domain/access.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import type { Scope } from '../../domain/tokens.js';
 import { StockadeError } from '../../errors.js';
-import { secondFactorError } from '../../http/auth.js';
+import { requireSecondFactor, secondFactorError } from '../../http/auth.js';
+import type { Role } from '../../domain/accounts.js';
 import type { ServerContext } from '../../http/context.js';
 
 /** The API scope with TypeBox route schemas typing each handler. */
@@ -72,5 +73,29 @@ export function createRepoGuard(ctx: ServerContext) {
     if (decision === 'hidden') throw repoNotFound(path.owner, path.repo);
     if (decision === 'mfa-enrollment' || decision === 'otp-required') throw secondFactorError(decision, repo.owner);
     throw new StockadeError('FORBIDDEN', [`you may not ${action === 'read' ? 'read' : action === 'write' ? 'publish to' : 'administer'} ${repo.path}`]);
+  };
+}
+
+/**
+ * Resolves an organization for a caller: `member` for any role, `admin` for its admins (and site
+ * admins), `admin-change` also with the admin scope and the second factor. Outsiders, and tokens
+ * restricted to one repository, get the same 404 as for a missing organization.
+ */
+export function createOrgGuard(ctx: ServerContext) {
+  const { accounts } = ctx.domain;
+  return async function orgFor(request: FastifyRequest, name: string, need: 'member' | 'admin' | 'admin-change', what = 'manage it') {
+    const principal = requireUser(request);
+    const owner = await accounts.getOwner(name);
+    const restricted = principal.token !== null && principal.token.repoId !== null;
+    let role: Role | null = null;
+    if (owner && owner.kind === 'org' && !restricted) role = principal.isAdmin ? 'admin' : await accounts.roleOf(principal.userId, owner.id);
+    if (!owner || role === null) throw new StockadeError('NOT_FOUND', [`organization ${name}`]);
+    if (need === 'member') return owner;
+    if (role !== 'admin') throw new StockadeError('FORBIDDEN', [`only admins of ${name} may ${what}`]);
+    if (need === 'admin-change') {
+      requireScope(principal, 'admin');
+      await requireSecondFactor(ctx.domain, principal, { id: owner.id, name: owner.name });
+    }
+    return owner;
   };
 }

@@ -1,11 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Principal } from '../../domain/access.js';
-import type { Role as RoleName } from '../../domain/accounts.js';
-import { StockadeError } from '../../errors.js';
-import { actorOf, requireSecondFactor } from '../../http/auth.js';
+import { actorOf } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, authenticated, requireAccountCredential, requireScope, requireUser, siteAdminOnly } from './guards.js';
+import { type ApiApp, authenticated, createOrgGuard, requireAccountCredential, siteAdminOnly } from './guards.js';
 import { Name, NoContent, Nullable, Role, Timestamp } from './schemas.js';
 
 const tags = ['mfa'];
@@ -35,27 +33,12 @@ function requireMfaCredential(request: FastifyRequest, scope: 'read' | 'write'):
 }
 
 export async function mfaRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
-  const { accounts, mfa } = ctx.domain;
+  const { mfa } = ctx.domain;
   const userOf = (principal: Principal) => ({ id: principal.userId, name: principal.userName });
 
-  /**
-   * The organization, for its admins (and site admins). Outsiders get the same 404 as for a
-   * missing organization, as the organization routes answer.
-   */
-  async function orgForAdmin(request: FastifyRequest, name: string, change: boolean) {
-    const principal = requireUser(request);
-    const owner = await accounts.getOwner(name);
-    const restricted = principal.token !== null && principal.token.repoId !== null;
-    let role: RoleName | null = null;
-    if (owner && owner.kind === 'org' && !restricted) role = principal.isAdmin ? 'admin' : await accounts.roleOf(principal.userId, owner.id);
-    if (!owner || role === null) throw new StockadeError('NOT_FOUND', [`organization ${name}`]);
-    if (role !== 'admin') throw new StockadeError('FORBIDDEN', [`only admins of ${name} may manage its two-factor requirement`]);
-    if (change) {
-      requireScope(principal, 'admin');
-      await requireSecondFactor(ctx.domain, principal, { id: owner.id, name: owner.name });
-    }
-    return owner;
-  }
+  const guardOrg = createOrgGuard(ctx);
+  const orgForAdmin = (request: FastifyRequest, name: string, change: boolean) =>
+    guardOrg(request, name, change ? 'admin-change' : 'admin', 'manage its two-factor requirement');
 
   app.get(
     '/user/mfa',

@@ -2,9 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Role as RoleName } from '../../domain/accounts.js';
 import { StockadeError } from '../../errors.js';
-import { actorOf, requireSecondFactor } from '../../http/auth.js';
+import { actorOf } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
-import { type ApiApp, authenticated, requireScope, requireUser } from './guards.js';
+import { type ApiApp, authenticated, createOrgGuard, requireScope, requireUser } from './guards.js';
 import { Name, NoContent, Role } from './schemas.js';
 
 const tags = ['orgs'];
@@ -14,24 +14,9 @@ const MemberParams = Type.Object({ name: Name, user: Name });
 export async function orgRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
   const { accounts } = ctx.domain;
 
-  /**
-   * The organization and the caller's role on it. Outsiders get the same 404 as for a missing
-   * organization; a token restricted to one repository has no say over organizations.
-   */
-  async function orgFor(request: FastifyRequest, name: string, need: 'read' | 'admin') {
-    const principal = requireUser(request);
-    const owner = await accounts.getOwner(name);
-    const restricted = principal.token !== null && principal.token.repoId !== null;
-    let role: RoleName | null = null;
-    if (owner && owner.kind === 'org' && !restricted) role = principal.isAdmin ? 'admin' : await accounts.roleOf(principal.userId, owner.id);
-    if (!owner || role === null) throw new StockadeError('NOT_FOUND', [`organization ${name}`]);
-    if (need === 'admin') {
-      if (role !== 'admin') throw new StockadeError('FORBIDDEN', [`only admins of ${name} may manage its members`]);
-      requireScope(principal, 'admin');
-      await requireSecondFactor(ctx.domain, principal, owner);
-    }
-    return owner;
-  }
+  const guardOrg = createOrgGuard(ctx);
+  const orgFor = (request: FastifyRequest, name: string, need: 'read' | 'admin') =>
+    guardOrg(request, name, need === 'read' ? 'member' : 'admin-change', 'manage its members');
 
   /** An organization must keep an admin, or nobody but a site admin could manage it again. */
   async function assertKeepsAdmin(org: string, user: string, newRole: RoleName | null): Promise<void> {
