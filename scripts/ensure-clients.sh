@@ -4,7 +4,7 @@
 #
 #   pnpm 10 and yarn classic 1.22 -> .tmp/tools/node_modules/.bin/{pnpm,yarn}
 #     (project-local, so nothing global is changed; .tmp/ is gitignored)
-#   curl -> via apt-get (needs root)
+#   curl, dpkg-deb, rpm, rpmbuild -> via apt-get (needs root)
 #
 # Never skips silently: anything that cannot be installed fails the script.
 # Progress goes to stderr; nothing is exported.
@@ -41,17 +41,35 @@ else
   log "pnpm $PNPM_V and yarn $YARN_V installed"
 fi
 
-# --- curl ------------------------------------------------------------------
-if command -v curl >/dev/null 2>&1; then
-  log "curl present"
+# --- Debian packages -------------------------------------------------------
+# check -> package: curl for HTTP checks; dpkg-deb builds .deb fixtures; dpkg's own
+# Perl module (Dpkg::Version) and rpm check our version ordering; rpmbuild builds .rpm
+# fixtures and rpm inspects them.
+declare -A APT_PACKAGES=(
+  ['command -v curl']=curl
+  ['command -v dpkg-deb']=dpkg
+  ['perl -MDpkg::Version -e 1']=libdpkg-perl
+  ['command -v rpm']=rpm
+  ['command -v rpmbuild']=rpm
+)
+have() { bash -c "$1" >/dev/null 2>&1; }
+missing=()
+for check in "${!APT_PACKAGES[@]}"; do
+  have "$check" || missing+=("${APT_PACKAGES[$check]}")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  log "curl, dpkg-deb, Dpkg::Version, rpm and rpmbuild present"
 else
-  [[ $(id -u) -eq 0 ]] || die "curl is missing and installing it needs root (apt-get install curl)"
-  log "installing curl with apt-get"
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  [[ $(id -u) -eq 0 ]] || die "${missing[*]} missing and installing needs root (apt-get install ${missing[*]})"
+  log "installing ${missing[*]} with apt-get"
   # Try without 'apt-get update' first: it is slow and usually not needed.
-  if ! apt-get install -y -q curl >&2; then
+  if ! apt-get install -y -q "${missing[@]}" >&2; then
     log "apt-get install failed; running apt-get update and retrying"
     apt-get update -q >&2 || die "apt-get update failed"
-    apt-get install -y -q curl >&2 || die "apt-get install curl failed"
+    apt-get install -y -q "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
   fi
-  command -v curl >/dev/null 2>&1 || die "curl still missing after apt-get install"
+  for check in "${!APT_PACKAGES[@]}"; do
+    have "$check" || die "'$check' still fails after apt-get install"
+  done
 fi

@@ -100,6 +100,13 @@ const authSchema = z
   })
   .strict();
 
+const signingSchema = z
+  .object({
+    /** RSA modulus of new repository signing keys: 4096 works with every apt and rpm; smaller keys only for tests. */
+    rsaBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(4096),
+  })
+  .strict();
+
 const advisoriesSchema = z
   .object({
     /** OSV zip that `stockade advisories sync` downloads; nothing is fetched unless this (or a URL argument) is set. */
@@ -123,6 +130,7 @@ export const configSchema = z
     blobs: blobsSchema.default({}),
     npm: npmSchema.default({}),
     auth: authSchema.default({}),
+    signing: signingSchema.default({}),
     advisories: advisoriesSchema.default({}),
     gate: gateSchema.default({}),
     log: z

@@ -6,7 +6,7 @@ import type pg from 'pg';
  * change also goes out through NOTIFY so the other nodes drop their copies. Caches keep a short
  * maximum age as well, so a lost notification only delays, never prevents, the update.
  */
-export const CHANGE_TOPICS = ['repo', 'token', 'user', 'member', 'package', 'policy', 'mfa', 'session'] as const;
+export const CHANGE_TOPICS = ['repo', 'token', 'user', 'member', 'package', 'policy', 'mfa', 'session', 'repo-key'] as const;
 export type ChangeTopic = (typeof CHANGE_TOPICS)[number];
 export type ChangeListener = (topic: ChangeTopic, key: string) => void;
 

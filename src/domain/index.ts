@@ -7,6 +7,7 @@ import { createAuditLog } from './audit.js';
 import { createChangeBus } from './changes.js';
 import { createPackages } from './packages.js';
 import { createPolicies } from './policies.js';
+import { createRepoKeys } from './repo-keys.js';
 import { createRepos } from './repos.js';
 import { createScanResults } from './scan-results.js';
 import { createMfa } from './mfa.js';
@@ -38,6 +39,7 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
     { maxLifetimeDays: config.auth.maxTokenLifetimeDays, maxAutomationLifetimeDays: config.auth.maxAutomationTokenLifetimeDays, ...(options.onError ? { onError: options.onError } : {}) },
   );
   const repos = createRepos({ db, audit, changes });
+  const repoKeys = createRepoKeys({ db, audit, changes, box }, { rsaBits: config.signing.rsaBits });
   const access = createAccess({ accounts, mfa });
   const packages = createPackages({ db, audit, changes });
   const policies = createPolicies({ db, audit, changes });
@@ -54,6 +56,7 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
     sessions,
     tokens,
     repos,
+    repoKeys,
     access,
     packages,
     policies,

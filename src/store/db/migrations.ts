@@ -252,6 +252,22 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
       },
     },
+    '0005-repo-keys': {
+      async up(db: Builder) {
+        // Each repository signs its metadata (APT InRelease, repomd.xml.asc) with keys of its own.
+        // During a rotation two keys are active and both sign; the private key is sealed.
+        await id(db.schema.createTable('repo_keys'))
+          .addColumn('repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('public_armored', 'text', (c) => c.notNull())
+          .addColumn('private_sealed', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text')
+          .addUniqueConstraint('repo_keys_repo_fingerprint', ['repo_id', 'fingerprint'])
+          .execute();
+        await db.schema.createIndex('repo_keys_repo').on('repo_keys').column('repo_id').execute();
+      },
+    },
   };
 }
 

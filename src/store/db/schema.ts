@@ -109,6 +109,19 @@ export interface SessionsTable {
   revoked_at: string | null;
 }
 
+export interface RepoKeysTable {
+  id: Generated<number>;
+  repo_id: number;
+  /** Upper-case hex fingerprint of the primary key. */
+  fingerprint: string;
+  public_armored: string;
+  /** The armored private key, sealed with the server key (purpose `repo-key:<repo id>:<fingerprint>`). */
+  private_sealed: string;
+  created_at: string;
+  /** Set when a rotation retires the key: it no longer signs, but stays listed until removed. */
+  retired_at: string | null;
+}
+
 export interface AuditTable {
   id: Generated<number>;
   at: string;
@@ -246,6 +259,7 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   auth_throttle: AuthThrottleTable;
   sessions: SessionsTable;
+  repo_keys: RepoKeysTable;
   audit_log: AuditTable;
   packages: PackagesTable;
   versions: VersionsTable;
