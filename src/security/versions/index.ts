@@ -1,4 +1,6 @@
+import { debianScheme, ubuntuScheme } from './dpkg.js';
 import { semverScheme } from './npm.js';
+import { rpmSchemes } from './rpm.js';
 import type { VersionScheme } from './scheme.js';
 
 export type { VersionScheme } from './scheme.js';
@@ -10,7 +12,7 @@ export { semverScheme } from './npm.js';
  * registers itself by import. `rubygems.ts` is written (the rubysec converter uses it) and waits
  * for RubyGems hosting to be listed.
  */
-const schemes: readonly VersionScheme[] = [semverScheme];
+const schemes: readonly VersionScheme[] = [semverScheme, debianScheme, ubuntuScheme, ...rpmSchemes];
 
 const byEcosystem = new Map(schemes.map((scheme) => [scheme.ecosystem, scheme]));
 

@@ -2,14 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { semverScheme, versionSchemeFor } from '../../../src/security/versions/index.js';
 import { gemBump, isGemPrerelease, rubyGemsScheme } from '../../../src/security/versions/rubygems.js';
+import { debianScheme, ubuntuScheme } from '../../../src/security/versions/dpkg.js';
 
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
 describe('versionSchemeFor', () => {
-  it('knows npm, by base name too, and nothing else yet', () => {
+  it('knows npm, Debian, Ubuntu and the RPM family, by base name too, and nothing else yet', () => {
     assert.equal(versionSchemeFor('npm'), semverScheme);
     assert.equal(versionSchemeFor('npm:https://registry.example'), semverScheme);
-    for (const ecosystem of ['PyPI', 'RubyGems', 'Debian:12', 'Maven', 'NPM', 'crates.io', '']) {
+    assert.equal(versionSchemeFor('Debian:12'), debianScheme);
+    assert.equal(versionSchemeFor('Ubuntu:22.04:LTS'), ubuntuScheme);
+    assert.equal(versionSchemeFor('Red Hat:enterprise_linux:9')?.ecosystem, 'Red Hat');
+    assert.equal(versionSchemeFor('AlmaLinux:9')?.ecosystem, 'AlmaLinux');
+    for (const ecosystem of ['PyPI', 'RubyGems', 'Maven', 'NPM', 'crates.io', '']) {
       assert.equal(versionSchemeFor(ecosystem), undefined, ecosystem);
     }
   });
