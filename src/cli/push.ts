@@ -18,7 +18,22 @@ const MAX_RESPONSE = 1024 * 1024;
 // The server may scan a large upload before it answers; only a silent connection counts as stuck.
 const IDLE_TIMEOUT_MS = 5 * 60_000;
 
-function uploadUrl(base: string, repo: { owner: string; name: string }, filename: string, tag: string | undefined): URL {
+/**
+ * `owner/repo`, or with a place inside the repository for formats that have one:
+ * `owner/repo/debian/bookworm[/component]`.
+ */
+export function parsePushTarget(raw: string): { repo: { owner: string; name: string }; distribution?: string; component?: string } {
+  const parts = raw.split('/');
+  const repo = parseRepoPath(parts.slice(0, 2).join('/'));
+  if (parts.length === 2) return { repo };
+  const [, , format, distribution, component] = parts;
+  if (format !== 'debian' || !distribution || parts.length > 5 || parts.some((p) => p === '')) {
+    throw new UsageError(`"${raw}" is not a push target: use owner/repo, or owner/repo/debian/DISTRIBUTION[/COMPONENT] for .deb files`);
+  }
+  return { repo, distribution, ...(component ? { component } : {}) };
+}
+
+function uploadUrl(base: string, repo: { owner: string; name: string }, filename: string, tag: string | undefined, place: { distribution?: string; component?: string } = {}): URL {
   let url: URL;
   try {
     url = new URL(base);
@@ -30,6 +45,8 @@ function uploadUrl(base: string, repo: { owner: string; name: string }, filename
   url.search = '';
   url.searchParams.set('filename', filename);
   if (tag !== undefined) url.searchParams.set('tag', tag);
+  if (place.distribution !== undefined) url.searchParams.set('distribution', place.distribution);
+  if (place.component !== undefined) url.searchParams.set('component', place.component);
   return url;
 }
 
@@ -187,9 +204,10 @@ async function upload(options: {
 const push: Command = {
   name: 'push',
   summary: 'upload a package file to a repository',
-  usage: '<owner/repo> <file> [--tag T] [--otp CODE] [--url URL] [--token TOKEN]',
+  usage: '<owner/repo>[/debian/DIST[/COMPONENT]] <file> [--tag T] [--otp CODE] [--url URL] [--token TOKEN]',
   description:
     'Uploads FILE over the REST API (PUT /api/v1/repos/OWNER/REPO/upload). The server detects the format ' +
+    '(a .deb goes into the APT distribution and component named after debian/ in the target) ' +
     'and derives name and version from the file itself. --url and --token default to STOCKADE_URL and ' +
     'STOCKADE_TOKEN; prefer the variable for the token, since arguments are visible to other local users. ' +
     'Shows a progress bar on stderr when stderr is a terminal. If you have two-factor authentication, ' +
@@ -206,9 +224,10 @@ const push: Command = {
     'STOCKADE_URL=http://127.0.0.1:8080 STOCKADE_TOKEN=stk_… stockade push acme/web ./hello-1.0.0.tgz',
     'stockade push acme/web ./hello-1.1.0-beta.1.tgz --tag next',
     'stockade push acme/web ./hello-1.0.1.tgz --otp 123456',
+    'stockade push acme/os/debian/bookworm ./acme-agent_1.2.0-1_amd64.deb',
   ],
   async run(ctx) {
-    const repo = parseRepoPath(arg(ctx, 0));
+    const { repo, ...place } = parsePushTarget(arg(ctx, 0));
     const file = arg(ctx, 1);
     const base = stringOption(ctx.options, 'url') ?? ctx.env.STOCKADE_URL;
     const token = stringOption(ctx.options, 'token') ?? ctx.env.STOCKADE_TOKEN;
@@ -217,7 +236,7 @@ const push: Command = {
     const tag = stringOption(ctx.options, 'tag');
     const givenOtp = stringOption(ctx.options, 'otp');
     const otp = givenOtp === undefined ? undefined : otpHeader(givenOtp, (message) => new UsageError(message));
-    const url = uploadUrl(base, repo, path.basename(file), tag);
+    const url = uploadUrl(base, repo, path.basename(file), tag, place);
     let size: number;
     try {
       const info = await stat(file);

@@ -90,7 +90,7 @@ const scan: Command = {
         }
         const filename = path.basename(file);
         const format = detectFormat(filename, data);
-        const inspected = format.inspect(data, filename);
+        const inspected = await format.inspect(data, filename);
         const { artifact, verdict } = await scanOffline(
           {
             artifact: { format: format.name, ecosystem: format.ecosystem, name: inspected.name, version: inspected.version, filename: inspected.filename, manifest: inspected.manifest },

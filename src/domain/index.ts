@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { DatabaseHandle } from '../store/db/connect.js';
 import { createAccess } from './access.js';
 import { createAdvisories } from './advisories.js';
+import { createApt } from './apt.js';
 import { createAccounts } from './accounts.js';
 import { createAuditLog } from './audit.js';
 import { createChangeBus } from './changes.js';
@@ -45,6 +46,7 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
   const policies = createPolicies({ db, audit, changes });
   const advisories = createAdvisories({ db });
   const scanResults = createScanResults({ db });
+  const apt = createApt({ db });
   return {
     db,
     dialect,
@@ -62,6 +64,7 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
     policies,
     advisories,
     scanResults,
+    apt,
     async close() {
       await changes.close();
       await handle.close();

@@ -204,6 +204,8 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
       details?: Record<string, unknown>;
       /** The gate's decision; a quarantined version is stored invisible and its tags wait for approval. */
       gate?: GateRecord & { status: VersionStatus };
+      /** Format-specific rows written in the same transaction (e.g. APT index entries). */
+      within?: (tx: Tx, ids: { packageId: number; versionId: number }) => Promise<void>;
     },
   ): Promise<void> {
     const at = nowIso();
@@ -245,6 +247,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
           .insertInto('files')
           .values({ package_id: packageId, version_id: version.id, filename: input.file.filename, sha256: d.sha256, sha512: d.sha512, sha1: d.sha1, md5: d.md5, size: d.size, created_at: at })
           .execute();
+        if (input.within) await input.within(tx, { packageId, versionId: version.id });
         if (status === 'published') for (const [tag, tagged] of Object.entries(input.distTags)) await upsertTag(tx, packageId, tag, tagged);
         if (status === 'published' && input.defaultTag && !(input.defaultTag in input.distTags)) {
           await tx

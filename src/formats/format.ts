@@ -13,6 +13,11 @@ export interface InspectedArtifact {
   view: ContentView;
 }
 
+export interface UploadTarget {
+  distribution?: string;
+  component?: string;
+}
+
 /** The result of storing one uploaded file through a format's own rules. */
 export interface UploadResult {
   format: string;
@@ -45,7 +50,11 @@ export interface Format {
    * Opens an artifact without storing anything: what the gate scans (rescans, `stockade scan`).
    * Throws INVALID_ARCHIVE / UNSAFE_ARCHIVE like an upload would.
    */
-  inspect(data: Buffer, filename: string): InspectedArtifact;
-  /** Stores an uploaded file: parse it, derive its metadata from the artifact, publish. */
-  upload(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; filename: string; data: Buffer; tag?: string }): Promise<UploadResult>;
+  inspect(data: Buffer, filename: string): Promise<InspectedArtifact>;
+  /**
+   * Stores an uploaded file: parse it, derive its metadata from the artifact, publish. `target`
+   * is where in the repository it goes, for formats that have such places (APT: distribution
+   * and component).
+   */
+  upload(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; filename: string; data: Buffer; tag?: string; target?: UploadTarget }): Promise<UploadResult>;
 }

@@ -7,6 +7,7 @@
  * The callers are defined against one situation: the organization `corp` requires MFA and has two
  * private repositories, A (`corp/a`) and B (`corp/b`).
  */
+import { DEBIAN_ENDPOINTS } from '../formats/debian/endpoints.js';
 import { NPM_ENDPOINTS, type NpmAccess } from '../formats/npm/endpoints.js';
 
 export const CALLERS = [
@@ -162,4 +163,5 @@ export const API_ROUTES: Record<string, Access> = {
 /** Every route of every format, below `/{owner}/{repo}/{format}`, and what it needs. */
 export const FORMAT_ROUTES: Record<string, readonly { id: string; methods: readonly string[]; path: string; access: Access }[]> = {
   npm: NPM_ENDPOINTS,
+  debian: DEBIAN_ENDPOINTS,
 };

@@ -67,7 +67,7 @@ export async function rescanPackages(
         let inspected;
         try {
           if (row.size > MAX_RESCAN_BYTES) throw new Error('too large to rescan in memory');
-          inspected = format.inspect(await deps.blobs.read(row.sha256), row.filename);
+          inspected = await format.inspect(await deps.blobs.read(row.sha256), row.filename);
         } catch {
           tally.failed++;
           continue;

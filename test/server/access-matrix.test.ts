@@ -12,6 +12,7 @@ import { systemActor } from '../../src/domain/audit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publishBody } from '../e2e/registry.js';
 import { packageTgz } from '../e2e/tarballs.js';
+import { buildDeb } from '../formats/debian/build-deb.js';
 
 interface Credential {
   token: string | null;
@@ -119,6 +120,14 @@ describe('authorization matrix: every route, every caller', () => {
       await publish(victim, '1.0.0');
       await publish(victim, '1.1.0');
     }
+    const deb = await buildDeb({ name: 'matrix-deb', version: '1.0', arch: 'all' });
+    const debUpload = await fetch(`${server.url}/api/v1/repos/corp/a/upload?filename=matrix-deb_1.0_all.deb&distribution=bookworm`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/octet-stream' },
+      body: deb.data,
+    });
+    assert.equal(debUpload.status, 201, await debUpload.text());
+    await deb.cleanup();
     const exception = await fetch(`${server.url}/api/v1/repos/corp/a/policy/exceptions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
@@ -257,6 +266,21 @@ describe('authorization matrix: every route, every caller', () => {
         const repoScoped = endpoint.access.startsWith('repo-');
         problems.push(...(await walk(`npm ${method} ${endpoint.path}`, endpoint.access, build, repoScoped ? toMissingRepo : undefined)));
       }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('answers every APT repository endpoint as the matrix says', async () => {
+    const registry = `${server.url}/corp/a/debian`;
+    const files: Record<string, string> = { release: 'InRelease', index: 'Packages', pool: 'main/m/matrix-deb/matrix-deb_1.0_all.deb' };
+    const problems: string[] = [];
+    for (const endpoint of FORMAT_ROUTES.debian ?? []) {
+      const path = endpoint.path
+        .replace('{dist}', 'bookworm')
+        .replace('{component}', 'main')
+        .replace('{binary}', 'binary-amd64')
+        .replace('{file}', files[endpoint.id] ?? '');
+      problems.push(...(await walk(`debian GET ${endpoint.path}`, endpoint.access, async () => ({ method: 'GET', url: `${registry}${path}` }), toMissingRepo)));
     }
     assert.deepEqual(problems, []);
   });

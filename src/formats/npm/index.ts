@@ -13,7 +13,7 @@ export const npmFormat: Format = {
   claims(filename, head) {
     return /\.(tgz|tar\.gz)$/i.test(filename) && head[0] === 0x1f && head[1] === 0x8b;
   },
-  inspect(data) {
+  async inspect(data) {
     const { name, version, manifest, view } = inspectTarball(data);
     return { name, version, filename: tarballFileName(name, version), manifest, view };
   },

@@ -48,6 +48,8 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
         querystring: Type.Object({
           filename: Type.String({ minLength: 1, maxLength: 255, pattern: FILENAME }),
           tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'a tag to point at the uploaded version (npm dist-tag)' })),
+          distribution: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'APT distribution (codename) a .deb goes into, e.g. bookworm' })),
+          component: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'APT component, default main' })),
         }),
         response: { 201: UploadResult },
       },
@@ -66,9 +68,10 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
       if (!Buffer.isBuffer(data) || data.length === 0) {
         throw new StockadeError('VALIDATION_FAILED', ['the body must be the package file, sent as application/octet-stream']);
       }
-      const { filename, tag } = request.query;
+      const { filename, tag, distribution, component } = request.query;
       const format = detectFormat(filename, data);
-      const result = await format.upload(ctx, { repo, actor: actorOf(request), filename, data, ...(tag !== undefined ? { tag } : {}) });
+      const target = { ...(distribution !== undefined ? { distribution } : {}), ...(component !== undefined ? { component } : {}) };
+      const result = await format.upload(ctx, { repo, actor: actorOf(request), filename, data, target, ...(tag !== undefined ? { tag } : {}) });
       return reply.code(201).send(result);
     },
   );

@@ -268,6 +268,25 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('repo_keys_repo').on('repo_keys').column('repo_id').execute();
       },
     },
+    '0006-apt': {
+      async up(db: Builder) {
+        // Which distribution and component of a repository lists a Debian package version, with
+        // its Packages stanza rendered once at upload.
+        await id(db.schema.createTable('apt_entries'))
+          .addColumn('repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('version_id', 'integer', (c) => c.notNull().references('versions.id').onDelete('cascade'))
+          .addColumn('dist', 'text', (c) => c.notNull())
+          .addColumn('component', 'text', (c) => c.notNull())
+          .addColumn('arch', 'text', (c) => c.notNull())
+          .addColumn('pool_path', 'text', (c) => c.notNull())
+          .addColumn('stanza', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('apt_entries_repo_dist_component_version', ['repo_id', 'dist', 'component', 'version_id'])
+          .execute();
+        await db.schema.createIndex('apt_entries_index').on('apt_entries').columns(['repo_id', 'dist', 'component', 'arch']).execute();
+        await db.schema.createIndex('apt_entries_pool').on('apt_entries').columns(['repo_id', 'pool_path']).execute();
+      },
+    },
   };
 }
 

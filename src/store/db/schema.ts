@@ -122,6 +122,21 @@ export interface RepoKeysTable {
   retired_at: string | null;
 }
 
+export interface AptEntriesTable {
+  id: Generated<number>;
+  repo_id: number;
+  version_id: number;
+  /** Distribution codename, e.g. `bookworm`. */
+  dist: string;
+  component: string;
+  /** The package's architecture; `all` is listed in every architecture's index. */
+  arch: string;
+  pool_path: string;
+  /** The Packages stanza, ending with a newline. */
+  stanza: string;
+  created_at: string;
+}
+
 export interface AuditTable {
   id: Generated<number>;
   at: string;
@@ -260,6 +275,7 @@ export interface Database {
   auth_throttle: AuthThrottleTable;
   sessions: SessionsTable;
   repo_keys: RepoKeysTable;
+  apt_entries: AptEntriesTable;
   audit_log: AuditTable;
   packages: PackagesTable;
   versions: VersionsTable;

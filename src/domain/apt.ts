@@ -1,0 +1,102 @@
+import type { Db, Tx } from '../store/db/schema.js';
+import { nowIso } from './time.js';
+
+export interface AptEntryInput {
+  repoId: number;
+  versionId: number;
+  dist: string;
+  component: string;
+  arch: string;
+  poolPath: string;
+  stanza: string;
+}
+
+export interface AptIndexEntry {
+  component: string;
+  arch: string;
+  stanza: string;
+  createdAt: string;
+}
+
+/**
+ * Where Debian package versions are listed: one row per distribution and component that lists a
+ * version. Only published versions reach the indexes; a quarantined one waits for approval.
+ */
+export function createApt(deps: { db: Db }) {
+  const { db } = deps;
+
+  async function addEntry(tx: Tx | Db, input: AptEntryInput): Promise<void> {
+    await tx
+      .insertInto('apt_entries')
+      .values({
+        repo_id: input.repoId,
+        version_id: input.versionId,
+        dist: input.dist,
+        component: input.component,
+        arch: input.arch,
+        pool_path: input.poolPath,
+        stanza: input.stanza,
+        created_at: nowIso(),
+      })
+      .execute();
+  }
+
+  /** Whether a version is already listed in this distribution and component. */
+  async function isListed(repoId: number, versionId: number, dist: string, component: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('apt_entries')
+      .select('id')
+      .where('repo_id', '=', repoId)
+      .where('version_id', '=', versionId)
+      .where('dist', '=', dist)
+      .where('component', '=', component)
+      .executeTakeFirst();
+    return Boolean(row);
+  }
+
+  /** The published entries of one distribution, in upload order. */
+  async function entries(repoId: number, dist: string): Promise<AptIndexEntry[]> {
+    const rows = await db
+      .selectFrom('apt_entries')
+      .innerJoin('versions', 'versions.id', 'apt_entries.version_id')
+      .select(['apt_entries.component', 'apt_entries.arch', 'apt_entries.stanza', 'apt_entries.created_at'])
+      .where('apt_entries.repo_id', '=', repoId)
+      .where('apt_entries.dist', '=', dist)
+      .where('versions.status', '=', 'published')
+      .orderBy('apt_entries.id')
+      .execute();
+    return rows.map((row) => ({ component: row.component, arch: row.arch, stanza: row.stanza, createdAt: row.created_at }));
+  }
+
+  /** The stored file behind a pool path of a published version, or null. */
+  async function poolFile(repoId: number, poolPath: string): Promise<{ sha256: string; size: number } | null> {
+    const row = await db
+      .selectFrom('apt_entries')
+      .innerJoin('versions', 'versions.id', 'apt_entries.version_id')
+      .innerJoin('files', 'files.version_id', 'apt_entries.version_id')
+      .select(['files.sha256', 'files.size'])
+      .where('apt_entries.repo_id', '=', repoId)
+      .where('apt_entries.pool_path', '=', poolPath)
+      .where('versions.status', '=', 'published')
+      .executeTakeFirst();
+    return row ? { sha256: row.sha256, size: Number(row.size) } : null;
+  }
+
+  /** The version id of a stored version, to list it in another distribution. */
+  async function versionId(repoId: number, format: string, name: string, version: string): Promise<number | null> {
+    const row = await db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select('versions.id')
+      .where('packages.repo_id', '=', repoId)
+      .where('packages.format', '=', format)
+      .where('packages.name', '=', name)
+      .where('versions.version', '=', version)
+      .executeTakeFirst();
+    return row?.id ?? null;
+  }
+
+  return { addEntry, isListed, entries, poolFile, versionId };
+}
+
+export type Apt = ReturnType<typeof createApt>;

@@ -1,0 +1,97 @@
+import { hash } from 'node:crypto';
+import type { Actor } from '../../domain/audit.js';
+import type { PackageRef } from '../../domain/packages.js';
+import type { RepoInfo } from '../../domain/repos.js';
+import { StockadeError } from '../../errors.js';
+import type { ServerContext } from '../../http/context.js';
+import { joinReasons } from '../../security/policy.js';
+import { gateRecordOf } from '../../security/service.js';
+import type { ArtifactInfo, ContentView } from '../../security/types.js';
+import type { InspectedArtifact, UploadResult, UploadTarget } from '../format.js';
+import { debFilename, packagesStanza, poolPath, sourceOf } from './apt-index.js';
+import { parseDeb } from './deb.js';
+
+export const FORMAT = 'debian';
+
+// Distribution and component names become URL segments and index paths.
+const PLACE_NAME = /^[a-z0-9][a-z0-9.+-]{0,63}$/;
+
+/** The stored version key: Debian versions never contain `_`, so `1.0-1_amd64` is unambiguous. */
+export function versionKey(version: string, arch: string): string {
+  return `${version}_${arch}`;
+}
+
+/** Opens a .deb and derives what it is from its own control file. */
+export async function inspectDeb(data: Buffer): Promise<InspectedArtifact & { arch: string; contents: Awaited<ReturnType<typeof parseDeb>> }> {
+  const contents = await parseDeb(data, {}, { view: true });
+  const control = contents.control;
+  const name = control.get('Package') as string;
+  const version = control.get('Version') as string;
+  const arch = control.get('Architecture') as string;
+  return { name, version, arch, filename: debFilename(name, version, arch), manifest: control.toObject(), view: contents.view as ContentView, contents };
+}
+
+function placeOf(target: UploadTarget | undefined): { dist: string; component: string } {
+  const dist = target?.distribution;
+  if (!dist) {
+    throw new StockadeError('VALIDATION_FAILED', ['a Debian package needs a distribution: stockade push OWNER/REPO/debian/bookworm file.deb, or ?distribution=bookworm']);
+  }
+  const component = target?.component ?? 'main';
+  for (const [what, value] of [
+    ['distribution', dist],
+    ['component', component],
+  ] as const) {
+    if (!PLACE_NAME.test(value)) throw new StockadeError('VALIDATION_FAILED', [`${what} "${value}" must be lower-case letters, digits, ".", "+" or "-"`]);
+  }
+  return { dist, component };
+}
+
+/**
+ * Stores a .deb in a distribution and component, all or nothing: parse it as hostile input, let
+ * the gate judge it, write the file, then one transaction records the version and lists it in the
+ * index. The same file may be listed in several distributions; a different file under the same
+ * name, version and architecture is refused.
+ */
+export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<UploadResult> {
+  const { dist, component } = placeOf(input.target);
+  const inspected = await inspectDeb(input.data);
+  const { name, version, arch, filename, contents } = inspected;
+  const key = versionKey(version, arch);
+  const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
+  const sha256 = hash('sha256', input.data, 'hex');
+  const pool = poolPath(component, sourceOf(contents.control), filename);
+
+  const existing = await ctx.domain.packages.findFile(ref, filename);
+  if (existing) {
+    if (existing.sha256 !== sha256) throw new StockadeError('VERSION_EXISTS', [name, `${version} (${arch}) with different content`]);
+    // The same file again: list it here too, if it is not already.
+    const versionId = await ctx.domain.apt.versionId(input.repo.id, FORMAT, name, key);
+    if (versionId !== null && !(await ctx.domain.apt.isListed(input.repo.id, versionId, dist, component))) {
+      const stanza = packagesStanza(contents.control, { poolPath: pool, size: existing.size, md5: existing.md5, sha1: existing.sha1, sha256: existing.sha256 });
+      await ctx.domain.apt.addEntry(ctx.domain.db, { repoId: input.repo.id, versionId, dist, component, arch, poolPath: pool, stanza });
+      ctx.domain.changes.publish('package', `${input.repo.id}:${FORMAT}:${name}`);
+    }
+    const reasons = existing.reasons;
+    return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: existing.status === 'quarantined' ? 'quarantine' : reasons.length > 0 ? 'warn' : 'allow', reasons };
+  }
+
+  const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
+  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest: inspected.manifest };
+  const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: inspected.view });
+  if (verdict.action === 'block') {
+    await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);
+    throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
+  }
+
+  const stored = await ctx.blobs.put(input.data);
+  const stanza = packagesStanza(contents.control, { poolPath: pool, size: stored.size, md5: stored.md5, sha1: stored.sha1, sha256: stored.sha256 });
+  await ctx.domain.packages.publish(input.actor, ref, {
+    version: key,
+    metadata: { control: contents.control.toObject(), arch, dist, component, poolPath: pool, unpackedSize: contents.unpackedSize },
+    file: { filename, digests: stored },
+    distTags: {},
+    gate: gateRecordOf(verdict),
+    within: (tx, ids) => ctx.domain.apt.addEntry(tx, { repoId: input.repo.id, versionId: ids.versionId, dist, component, arch, poolPath: pool, stanza }),
+  });
+  return { format: FORMAT, name, version, filename, sha256, size: stored.size, verdict: verdict.action as UploadResult['verdict'], reasons: verdict.reasons };
+}
