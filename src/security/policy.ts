@@ -58,6 +58,8 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
     { description: 'suspicious code', match: { analyzer: 'malware', severityAtLeast: 'medium' }, action: 'warn' },
     { description: 'known vulnerabilities', match: { analyzer: 'vulns', severityAtLeast: 'low' }, action: 'warn' },
     { description: 'name resembles a popular package', match: { analyzer: 'typosquat' }, action: 'warn' },
+    { description: 'OS package scripts or payload taking over the system', match: { analyzer: 'os-packages', severityAtLeast: 'high', confidenceAtLeast: 'high' }, action: 'quarantine' },
+    { description: 'risky OS package scripts or payload', match: { analyzer: 'os-packages', severityAtLeast: 'medium' }, action: 'warn' },
   ],
 } satisfies Policy);
 

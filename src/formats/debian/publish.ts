@@ -76,7 +76,9 @@ export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; act
   }
 
   const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
-  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest: inspected.manifest };
+  // Owners and device nodes are not in the content view; the gate reads them from the file list.
+  const gateManifest = { ...inspected.manifest, files: contents.files.map((f) => ({ path: f.path, type: f.type, uid: f.uid, uname: f.uname, mode: f.mode })) };
+  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest: gateManifest };
   const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: inspected.view });
   if (verdict.action === 'block') {
     await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);

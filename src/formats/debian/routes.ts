@@ -6,7 +6,9 @@ import { StockadeError } from '../../errors.js';
 import { secondFactorError } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { logError, applyErrorHeaders, toStockadeError } from '../../http/errors.js';
+import { baseUrl } from '../../http/context.js';
 import { type IndexFile, releaseText } from './apt-index.js';
+import { aptSetupScript } from './setup-script.js';
 import { DEBIAN_ENDPOINTS, type DebianEndpointId } from './endpoints.js';
 import { FORMAT } from './publish.js';
 
@@ -177,6 +179,11 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     // The repository's public key: armored, and as a binary keyring for `signed-by=`.
     'public-key': async (request, reply) => send(reply, (await domain.repoKeys.publicKeys(await readableRepo(request))).armored, 'application/pgp-keys'),
     keyring: async (request, reply) => send(reply, (await domain.repoKeys.publicKeys(await readableRepo(request))).binary, 'application/octet-stream'),
+    setup: async (request, reply) => {
+      const repo = await readableRepo(request);
+      const repoUrl = `${baseUrl(ctx.config, request)}/${repo.path}/debian`;
+      return send(reply, aptSetupScript({ repoUrl, repoPath: repo.path, isPrivate: repo.visibility === 'private' }), 'text/x-shellscript; charset=utf-8');
+    },
   };
 
   for (const endpoint of DEBIAN_ENDPOINTS) app.route({ method: [...endpoint.methods], url: endpoint.route, handler: handlers[endpoint.id] });
