@@ -10,6 +10,7 @@ import {
   parseDpkgVersion,
   ubuntuScheme,
 } from '../../../src/security/versions/dpkg.js';
+import { randomPicker } from './random.js';
 
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
 const symbol = (n: number) => (n < 0 ? '<' : n > 0 ? '>' : '=');
@@ -134,22 +135,8 @@ describe('Debian (dpkg) versions', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so the generated pairs are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function makeGenerator(seed: number) {
-  const random = seededRandom(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const digits = (count: number) => Array.from({ length: count }, () => pick('0123456789'.split(''))).join('');
+  const { random, pick, digits } = randomPicker(seed);
   const digitRun = () =>
     pick([
       () => pick(['0', '1', '2', '9', '10', '99', '100']),
