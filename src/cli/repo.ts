@@ -82,4 +82,52 @@ const repoShow: Command = {
   },
 };
 
-export const repoCommands: Command[] = [repoCreate, repoList, repoShow];
+const repoKeys: Command = {
+  name: 'repo keys',
+  summary: "list a repository's signing keys",
+  usage: 'owner/name',
+  description: 'The OpenPGP keys that sign the repository metadata (APT InRelease). Active keys sign; retired ones are listed with the time they were retired. The first key is created on first use.',
+  args: { min: 1, max: 1 },
+  examples: ['stockade repo keys acme/os'],
+  async run(ctx) {
+    const keys = await withServices(ctx.configFile, ctx.env, async ({ domain }) => {
+      const repo = await requireRepo(domain, arg(ctx, 0));
+      await domain.repoKeys.ensure(cliActor(), repo);
+      return domain.repoKeys.list(repo);
+    });
+    ctx.out.result(keys, () => table(['FINGERPRINT', 'CREATED', 'RETIRED'], keys.map((k) => [k.fingerprint, formatDate(k.createdAt), k.retiredAt ? formatDate(k.retiredAt) : 'active'])));
+    return 0;
+  },
+};
+
+const repoRotateKey: Command = {
+  name: 'repo rotate-key',
+  summary: 'add a new signing key; old and new keys both sign until the old one is retired',
+  usage: 'owner/name',
+  description:
+    'Starts a key rotation: clients that only trust the old key keep verifying, because both keys sign. Distribute the new ' +
+    'key (gpg.key / keyring.gpg now contain both), then run repo retire-key with the old fingerprint.',
+  args: { min: 1, max: 1 },
+  examples: ['stockade repo rotate-key acme/os'],
+  async run(ctx) {
+    const key = await withServices(ctx.configFile, ctx.env, async ({ domain }) => domain.repoKeys.rotate(cliActor(), await requireRepo(domain, arg(ctx, 0))));
+    ctx.out.result(key, () => `new signing key ${key.fingerprint}; both keys sign until the old one is retired`);
+    return 0;
+  },
+};
+
+const repoRetireKey: Command = {
+  name: 'repo retire-key',
+  summary: 'stop signing with a key (ends a rotation)',
+  usage: 'owner/name FINGERPRINT',
+  args: { min: 2, max: 2 },
+  examples: ['stockade repo retire-key acme/os 0123ABCD…'],
+  async run(ctx) {
+    const fingerprint = arg(ctx, 1);
+    await withServices(ctx.configFile, ctx.env, async ({ domain }) => domain.repoKeys.retire(cliActor(), await requireRepo(domain, arg(ctx, 0)), fingerprint));
+    ctx.out.result({ retired: fingerprint.toUpperCase() }, () => `retired signing key ${fingerprint.toUpperCase()}`);
+    return 0;
+  },
+};
+
+export const repoCommands: Command[] = [repoCreate, repoList, repoShow, repoKeys, repoRotateKey, repoRetireKey];

@@ -74,3 +74,27 @@ test('repo show of a missing repository fails', async () => {
   assert.equal(result.code, 1);
   assert.equal(errorLine(result), 'stockade: repository acme/nope not found');
 });
+
+test('repo keys, rotate-key and retire-key manage the signing keys', async () => {
+  // Smaller keys keep the test fast; production keys are RSA 4096.
+  const env = { STOCKADE_SIGNING_RSA_BITS: '2048' };
+  const listed = await cli.run(['repo', 'keys', 'acme/web', '--json'], { env });
+  assert.equal(listed.code, 0, listed.stderr);
+  const [first] = JSON.parse(listed.stdout) as { fingerprint: string; retiredAt: string | null }[];
+  assert.match(first?.fingerprint ?? '', /^[0-9A-F]{40}$/);
+
+  const rotated = await cli.run(['repo', 'rotate-key', 'acme/web', '--json'], { env });
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const second = (JSON.parse(rotated.stdout) as { fingerprint: string }).fingerprint;
+  assert.notEqual(second, first?.fingerprint);
+
+  const lastKey = await cli.run(['repo', 'retire-key', 'acme/web', second], { env });
+  assert.equal(lastKey.code, 0, lastKey.stderr);
+  const refused = await cli.run(['repo', 'retire-key', 'acme/web', first?.fingerprint ?? ''], { env });
+  assert.notEqual(refused.code, 0);
+  assert.match(errorLine(refused), /last active key/);
+
+  const table = await cli.run(['repo', 'keys', 'acme/web'], { env });
+  assert.match(table.stdout, new RegExp(`^${first?.fingerprint}\\s+\\S+\\s+active$`, 'm'));
+  assert.match(table.stdout, new RegExp(`^${second}\\s+\\S+\\s+\\S+Z$`, 'm'));
+});
