@@ -244,7 +244,7 @@ describe('APT repository with apt-get', () => {
     assert.doesNotMatch(update.output, /^(W|E):/m, update.output);
   });
 
-  it('quarantines a package whose postinst pipes curl to bash: it never reaches the index', async () => {
+  it('quarantines a package whose postinst pipes curl to bash: it reaches the index only once approved', async () => {
     const built = await buildDeb({
       name: 'acme-agent',
       version: '3.0',
@@ -260,5 +260,16 @@ describe('APT repository with apt-get', () => {
     assert.doesNotMatch(packages, /acme-agent/);
     const pool = await fetch(`${server.url}/ops/os/debian/pool/main/a/acme-agent/acme-agent_3.0_all.deb`);
     assert.equal(pool.status, 404);
+
+    // A repository admin who approves it after review puts it in the index and the pool.
+    const review = await fetch(`${server.url}/api/v1/repos/ops/os/quarantine/review`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ format: 'debian', name: 'acme-agent', version: '3.0_all', decision: 'approve', reason: 'the installer host is ours' }),
+    });
+    assert.equal(review.status, 204, await review.text());
+    const after = await (await fetch(`${server.url}/ops/os/debian/dists/bookworm/main/binary-amd64/Packages`)).text();
+    assert.match(after, /^Package: acme-agent$/m);
+    assert.equal((await fetch(`${server.url}/ops/os/debian/pool/main/a/acme-agent/acme-agent_3.0_all.deb`)).status, 200);
   });
 });
