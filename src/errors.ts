@@ -49,15 +49,16 @@ export const errorCatalog = {
   WEAK_PASSWORD: { status: 400, message: 'password too weak: %s' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   OTP_REQUIRED: { status: 401, message: 'this action needs a one-time password from your authenticator app (%s)' },
-  INVALID_OTP: { status: 401, message: 'the one-time password is wrong, expired or already used' },
+  INVALID_OTP: { status: 401, message: 'the one-time password is wrong, expired or already used: wait for the next code from your authenticator app' },
   MFA_REQUIRED: {
     status: 403,
-    message: '%s requires two-factor authentication for its members: enroll with `stockade mfa enroll`, then try again',
+    message:
+      '%s requires two-factor authentication for its members: enroll an authenticator app (POST /api/v1/user/mfa/enroll, then /confirm; or ask an admin to run `stockade mfa enroll USER`), then try again',
   },
   MFA_ALREADY_ENABLED: { status: 409, message: 'two-factor authentication is already enabled for %s' },
   MFA_NOT_ENABLED: { status: 409, message: 'two-factor authentication is not enabled for %s' },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'too many failed attempts: try again in %s seconds' },
-  ADDRESS_NOT_ALLOWED: { status: 403, message: 'this token may not be used from %s' },
+  ADDRESS_NOT_ALLOWED: { status: 403, message: 'this token may not be used from %s: its address ranges are shown by `stockade token list`' },
   CSRF_FAILED: { status: 403, message: 'missing or wrong CSRF token: send the X-CSRF-Token header your session was given' },
   SECRET_KEY_MISMATCH: {
     status: 500,

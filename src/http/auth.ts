@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { Principal, SecondFactorDecision } from '../domain/access.js';
+import type { Decision, Principal, RepoAction, SecondFactorDecision } from '../domain/access.js';
+import type { RepoInfo } from '../domain/repos.js';
 import type { Domain } from '../domain/index.js';
 import type { Actor } from '../domain/audit.js';
 import type { Scope } from '../domain/tokens.js';
@@ -88,3 +89,17 @@ export function requireAccountCredential(request: FastifyRequest, scope: Scope, 
   return principal;
 }
 
+
+const ACTION_VERBS: Record<RepoAction, string> = { read: 'read', write: 'publish to', delete: 'unpublish from', admin: 'administer' };
+
+/**
+ * Turns a refused access decision into the error every surface sends: 401 to anonymous callers,
+ * for a hidden repository the same 404 as for a missing one, the second-factor errors, else 403.
+ */
+export function assertAllowed(decision: Decision, repo: RepoInfo, action: RepoAction): void {
+  if (decision === 'ok') return;
+  if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
+  if (decision === 'hidden') throw new StockadeError('NOT_FOUND', [`repository ${repo.path}`]);
+  if (decision === 'mfa-enrollment' || decision === 'otp-required') throw secondFactorError(decision, repo.owner);
+  throw new StockadeError('FORBIDDEN', [`you may not ${ACTION_VERBS[action]} ${repo.path}`]);
+}

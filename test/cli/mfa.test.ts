@@ -85,7 +85,7 @@ test('mfa require and noncompliant list the members without an authenticator', a
 test('mfa disable needs a valid code; a recovery code does', async () => {
   const wrong = await cli.run(['mfa', 'disable', 'alice', '--code', 'aaaa-bbbb-cccc']);
   assert.equal(wrong.code, 1);
-  assert.equal(errorLine(wrong), 'stockade: the one-time password is wrong, expired or already used');
+  assert.equal(errorLine(wrong), 'stockade: the one-time password is wrong, expired or already used: wait for the next code from your authenticator app');
   const missing = await cli.run(['mfa', 'disable', 'alice']);
   assert.equal(missing.code, 2);
   const disabled = await cli.run(['mfa', 'disable', 'alice', '--code', recoveryCodes[0]!]);

@@ -226,7 +226,7 @@ describe('push --otp for a user with two-factor authentication', () => {
     const wrong = (await nextCode()) === '000000' ? '111111' : '000000';
     const result = await cli.run(['push', 'acme/web', await npmTarball('@acme/guarded', '1.0.0'), '--otp', wrong], { env });
     assert.equal(result.code, 1);
-    assert.equal(errorLine(result), 'stockade: the one-time password is wrong, expired or already used');
+    assert.equal(errorLine(result), 'stockade: the one-time password is wrong, expired or already used: wait for the next code from your authenticator app');
   });
 
   test('an empty or unprintable --otp is a usage error', async () => {

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { parseConfig, resolvePaths } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { systemActor } from '../../src/domain/audit.js';
-import type { Scope } from '../../src/domain/tokens.js';
+import { looksLikeToken, type Scope } from '../../src/domain/tokens.js';
 import { type RunningServer, startServer } from '../../src/server/start.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -24,8 +24,8 @@ export interface TestServerOptions {
   /** Another node on the database of `node` (same database and blob folder) instead of a fresh one. */
   sameStorageAs?: TestServer;
   /**
-   * Collects every log line (pino JSON, one entry per line) into this array, at level debug and
-   * with request logging on, for tests that check what the server writes to its logs.
+   * Collects every log line (pino JSON, one entry per line; every test server logs at debug with
+   * request logging on) into this array, for tests that check what the server writes to its logs.
    */
   logLines?: string[];
 }
@@ -40,12 +40,24 @@ export async function startTestServer(overrides: Overrides = {}, options: TestSe
       ...overrides,
       dataDir: database.dataDir,
       database: database.config,
-      server: { host: '127.0.0.1', port: 0, requestLogging: logLines !== undefined, ...(overrides.server ?? {}) },
-      log: { level: logLines !== undefined || process.env.STOCKADE_TEST_LOG === '1' ? 'debug' : 'silent' },
+      // Every test server logs everything, so the whole suite checks that no token reaches a log.
+      server: { host: '127.0.0.1', port: 0, requestLogging: true, ...(overrides.server ?? {}) },
+      log: { level: 'debug' },
     }),
   );
+  const leaks: string[] = [];
+  const printLog = process.env.STOCKADE_TEST_LOG === '1';
   // pino writes each entry with one write() call, so every call is one line.
-  const logger = logLines ? pino({ level: config.log.level }, { write: (line: string) => void logLines.push(line.replace(/\n$/, '')) }) : pino({ level: config.log.level });
+  const logger = pino(
+    { level: config.log.level },
+    {
+      write: (line: string) => {
+        for (const candidate of line.match(/stk_[0-9A-Za-z]{39}/g) ?? []) if (looksLikeToken(candidate)) leaks.push(line.slice(0, 300));
+        logLines?.push(line.replace(/\n$/, ''));
+        if (printLog) process.stdout.write(line);
+      },
+    },
+  );
   let server: RunningServer;
   try {
     server = await startServer(config, { logger });
@@ -87,6 +99,7 @@ export async function startTestServer(overrides: Overrides = {}, options: TestSe
       await server.close();
       // The first node owns the database; later nodes on it leave it alone.
       if (!shared) await database.drop();
+      if (leaks.length > 0) throw new Error(`a token reached the server log:\n${leaks.join('\n')}`);
     },
   };
 }

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
-import { secondFactorError } from '../../http/auth.js';
+import { assertAllowed } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { logError, applyErrorHeaders, toStockadeError } from '../../http/errors.js';
 import { baseUrl } from '../../http/context.js';
@@ -70,12 +70,8 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     const { owner, repo: name } = request.params as { owner: string; repo: string };
     const repo = await domain.repos.get(owner, name);
     if (!repo) throw new StockadeError(request.principal ? 'NOT_FOUND' : 'AUTH_REQUIRED', request.principal ? [`repository ${owner}/${name}`] : []);
-    const decision = await domain.access.decide(request.principal, 'read', repo);
-    if (decision === 'ok') return repo;
-    if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
-    if (decision === 'hidden') throw new StockadeError('NOT_FOUND', [`repository ${repo.path}`]);
-    if (decision === 'mfa-enrollment' || decision === 'otp-required') throw secondFactorError(decision, repo.owner);
-    throw new StockadeError('FORBIDDEN', [`you may not read ${repo.path}`]);
+    assertAllowed(await domain.access.decide(request.principal, 'read', repo), repo, 'read');
+    return repo;
   }
 
   async function render(repo: RepoInfo, dist: string): Promise<DistSnapshot> {

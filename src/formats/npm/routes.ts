@@ -4,7 +4,7 @@ import type { Role } from '../../domain/accounts.js';
 import type { PackageRef, StoredFile, StoredPackage } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
-import { actorOf, requireAccountCredential, requirePrincipal, requireSecondFactor, secondFactorError } from '../../http/auth.js';
+import { actorOf, assertAllowed, requireAccountCredential, requirePrincipal, requireSecondFactor } from '../../http/auth.js';
 import { type ServerContext, baseUrl } from '../../http/context.js';
 import { applyErrorHeaders, logError, toStockadeError } from '../../http/errors.js';
 import { type CacheEntry, compressed, createPackumentCache, type RenderedDoc } from './cache.js';
@@ -119,12 +119,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   }
 
   async function guard(request: FastifyRequest, action: RepoAction, repo: RepoInfo, minimumRole?: Role): Promise<void> {
-    const decision = await domain.access.decide(request.principal, action, repo, minimumRole);
-    if (decision === 'ok') return;
-    if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
-    if (decision === 'hidden') throw new StockadeError('NOT_FOUND', [`repository ${repo.path}`]);
-    if (decision === 'mfa-enrollment' || decision === 'otp-required') throw secondFactorError(decision, repo.owner);
-    throw new StockadeError('FORBIDDEN', [`you may not ${action === 'delete' ? 'unpublish from' : action === 'admin' ? 'administer' : 'publish to'} ${repo.path}`]);
+    assertAllowed(await domain.access.decide(request.principal, action, repo, minimumRole), repo, action);
   }
 
   function unpublishRole(): Role | null {

@@ -11,7 +11,7 @@ import type { Principal, RepoAction } from '../../domain/access.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import type { Scope } from '../../domain/tokens.js';
 import { StockadeError } from '../../errors.js';
-import { requireSecondFactor, secondFactorError } from '../../http/auth.js';
+import { assertAllowed, requireSecondFactor } from '../../http/auth.js';
 import type { Role } from '../../domain/accounts.js';
 import type { ServerContext } from '../../http/context.js';
 
@@ -67,12 +67,8 @@ export function createRepoGuard(ctx: ServerContext) {
   return async function repoFor(request: FastifyRequest, path: { owner: string; repo: string }, action: RepoAction): Promise<RepoInfo> {
     const repo = await ctx.domain.repos.get(path.owner, path.repo);
     if (!repo) throw request.principal ? repoNotFound(path.owner, path.repo) : new StockadeError('AUTH_REQUIRED');
-    const decision = await ctx.domain.access.decide(request.principal, action, repo);
-    if (decision === 'ok') return repo;
-    if (decision === 'unauthenticated') throw new StockadeError('AUTH_REQUIRED');
-    if (decision === 'hidden') throw repoNotFound(path.owner, path.repo);
-    if (decision === 'mfa-enrollment' || decision === 'otp-required') throw secondFactorError(decision, repo.owner);
-    throw new StockadeError('FORBIDDEN', [`you may not ${action === 'read' ? 'read' : action === 'write' ? 'publish to' : 'administer'} ${repo.path}`]);
+    assertAllowed(await ctx.domain.access.decide(request.principal, action, repo), repo, action);
+    return repo;
   };
 }
 
