@@ -118,6 +118,11 @@ const gateSchema = z
   .object({
     /** Time budget of one analyzer on one artifact, in milliseconds; an analyzer that overruns counts as failed. */
     analyzerTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /**
+     * false runs no analyzer, so every upload is allowed unscanned. Only for measuring the storage
+     * path or importing content that was vetted elsewhere; the server warns at start.
+     */
+    enabled: z.boolean().default(true),
   })
   .strict();
 

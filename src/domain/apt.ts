@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../store/db/schema.js';
+import { blockRanges, blockSignatures as signaturesOf, type BlockSignatureRow } from './index-blocks.js';
 import { nowIso } from './time.js';
 
 export interface AptEntryInput {
@@ -12,6 +13,7 @@ export interface AptEntryInput {
 }
 
 export interface AptIndexEntry {
+  id: number;
   component: string;
   arch: string;
   stanza: string;
@@ -54,18 +56,25 @@ export function createApt(deps: { db: Db }) {
     return Boolean(row);
   }
 
-  /** The published entries of one distribution, in upload order. */
-  async function entries(repoId: number, dist: string): Promise<AptIndexEntry[]> {
+  /** Which blocks of a distribution's entries hold what; see formats/block-index.ts. */
+  function blockSignatures(repoId: number, dist: string, blockSize: number): Promise<BlockSignatureRow[]> {
+    return signaturesOf(db, 'apt_entries', repoId, dist, blockSize);
+  }
+
+  /** The published entries of the given blocks of one distribution, in id order. */
+  async function blockEntries(repoId: number, dist: string, blocks: readonly number[], blockSize: number): Promise<AptIndexEntry[]> {
+    if (blocks.length === 0) return [];
     const rows = await db
       .selectFrom('apt_entries')
       .innerJoin('versions', 'versions.id', 'apt_entries.version_id')
-      .select(['apt_entries.component', 'apt_entries.arch', 'apt_entries.stanza', 'apt_entries.created_at'])
+      .select(['apt_entries.id', 'apt_entries.component', 'apt_entries.arch', 'apt_entries.stanza', 'apt_entries.created_at'])
       .where('apt_entries.repo_id', '=', repoId)
       .where('apt_entries.dist', '=', dist)
+      .where((eb) => eb.or(blockRanges(blocks, blockSize).map(([from, to]) => eb.and([eb('apt_entries.id', '>=', from), eb('apt_entries.id', '<', to)]))))
       .where('versions.status', '=', 'published')
       .orderBy('apt_entries.id')
       .execute();
-    return rows.map((row) => ({ component: row.component, arch: row.arch, stanza: row.stanza, createdAt: row.created_at }));
+    return rows.map((row) => ({ id: row.id, component: row.component, arch: row.arch, stanza: row.stanza, createdAt: row.created_at }));
   }
 
   /** The stored file behind a pool path of a published version, or null. */
@@ -96,7 +105,7 @@ export function createApt(deps: { db: Db }) {
     return row?.id ?? null;
   }
 
-  return { addEntry, isListed, entries, poolFile, versionId };
+  return { addEntry, isListed, blockSignatures, blockEntries, poolFile, versionId };
 }
 
 export type Apt = ReturnType<typeof createApt>;

@@ -41,8 +41,13 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
   const blobCache = createBlobMemoryCache(deps.blobs, { maxBytes: config.blobs.memoryCacheBytes });
   const gate =
     deps.gate ??
-    createServerGate(deps.domain, { timeoutMs: config.gate.analyzerTimeoutMs, onAnalyzerError: (analyzer, error) => app.log.error({ err: error, analyzer }, 'analyzer failed') });
+    createServerGate(deps.domain, {
+      ...(config.gate.enabled ? {} : { analyzers: [] }),
+      timeoutMs: config.gate.analyzerTimeoutMs,
+      onAnalyzerError: (analyzer, error) => app.log.error({ err: error, analyzer }, 'analyzer failed'),
+    });
   const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, gate, log: app.log };
+  if (!config.gate.enabled && !deps.gate) app.log.warn('gate.enabled is false: uploads are stored without any security analysis');
 
   app.decorateRequest('principal', null);
   /** The principal plus what later checks need from the request: its address and one-time password. */

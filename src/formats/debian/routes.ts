@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
@@ -7,28 +5,11 @@ import { assertAllowed } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { logError, applyErrorHeaders, toStockadeError } from '../../http/errors.js';
 import { baseUrl } from '../../http/context.js';
-import { type IndexFile, releaseText } from './apt-index.js';
+import { IndexCache } from '../index-cache.js';
+import { AptDistIndex, type DistSnapshot } from './dist-index.js';
 import { aptSetupScript } from './setup-script.js';
 import { DEBIAN_ENDPOINTS, type DebianEndpointId } from './endpoints.js';
 import { FORMAT } from './publish.js';
-
-/** Architectures every distribution lists, so `Architecture: all` packages reach common machines. */
-const DEFAULT_ARCHITECTURES = ['amd64', 'arm64'];
-const DEFAULT_COMPONENT = 'main';
-
-interface DistSnapshot {
-  /** Index files by path relative to `dists/<dist>/`. */
-  files: Map<string, Buffer>;
-  byHash: Map<string, Buffer>;
-  release: string;
-  inRelease: string;
-  releaseGpg: string;
-}
-
-function digestsOf(path: string, data: Buffer): IndexFile {
-  const digest = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
-  return { path, size: data.length, md5: digest('md5'), sha1: digest('sha1'), sha256: digest('sha256') };
-}
 
 /**
  * The APT repository at `/{owner}/{repo}/debian/`: `dists/<dist>/{InRelease,Release,Release.gpg}`,
@@ -39,22 +20,11 @@ function digestsOf(path: string, data: Buffer): IndexFile {
  */
 export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { domain } = ctx;
-  const snapshots = new Map<string, Promise<DistSnapshot>>();
-  // Index files of earlier snapshots stay fetchable by hash for clients that read an older Release.
-  const previousByHash = new Map<string, Buffer>();
+  const indexes = new IndexCache<DistSnapshot>((snapshot) => snapshot.byHash);
   domain.changes.subscribe((topic, key) => {
-    if ((topic === 'package' && (key === '*' || key.includes(`:${FORMAT}:`))) || topic === 'repo-key' || (topic === 'repo' && key === '*')) {
-      for (const pending of snapshots.values()) {
-        pending.then(
-          (snapshot) => {
-            for (const [sha, data] of snapshot.byHash) previousByHash.set(sha, data);
-            while (previousByHash.size > 256) previousByHash.delete(previousByHash.keys().next().value as string);
-          },
-          () => undefined,
-        );
-      }
-      snapshots.clear();
-    }
+    if (topic === 'package' && (key === '*' || key.includes(`:${FORMAT}:`))) indexes.markDirty(key === '*' ? '' : `${key.split(':')[0]}:`);
+    // A new signing key or a renamed repository changes every Release, not just the entries.
+    else if (topic === 'repo-key' || topic === 'repo') indexes.drop();
   });
 
   app.setErrorHandler((raw, request, reply) => {
@@ -74,59 +44,14 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     return repo;
   }
 
-  async function render(repo: RepoInfo, dist: string): Promise<DistSnapshot> {
-    const entries = await domain.apt.entries(repo.id, dist);
-    if (entries.length === 0) throw new StockadeError('NOT_FOUND', [`distribution ${dist}`]);
-    const archs = new Set(DEFAULT_ARCHITECTURES);
-    const components = new Set([DEFAULT_COMPONENT]);
-    for (const entry of entries) {
-      if (entry.arch !== 'all') archs.add(entry.arch);
-      components.add(entry.component);
-    }
-    const files = new Map<string, Buffer>();
-    const described: IndexFile[] = [];
-    for (const component of components) {
-      for (const arch of archs) {
-        const stanzas = entries.filter((e) => e.component === component && (e.arch === arch || e.arch === 'all')).map((e) => e.stanza);
-        const packages = Buffer.from(stanzas.join('\n'));
-        const base = `${component}/binary-${arch}/Packages`;
-        // mtime 0 in the gzip header keeps the bytes, and so the hash, the same on every node.
-        for (const [path, data] of [
-          [base, packages],
-          [`${base}.gz`, gzipSync(packages, { level: 9 })],
-        ] as const) {
-          files.set(path, data);
-          described.push(digestsOf(path, data));
-        }
-      }
-    }
-    const newest = entries.reduce((latest, e) => (e.createdAt > latest ? e.createdAt : latest), entries[0]?.createdAt ?? new Date(0).toISOString());
-    const release = releaseText({
-      origin: repo.path,
-      label: repo.path,
-      suite: dist,
-      codename: dist,
-      date: new Date(newest),
-      architectures: [...archs],
-      components: [...components],
-      description: repo.description || `Stockade repository ${repo.path}`,
-      files: described,
-    });
-    const byHash = new Map<string, Buffer>();
-    for (const file of described) byHash.set(file.sha256, files.get(file.path) as Buffer);
-    const [inRelease, releaseGpg] = await Promise.all([domain.repoKeys.clearsign(repo, release), domain.repoKeys.detachedSign(repo, release)]);
-    return { files, byHash, release, inRelease, releaseGpg };
+  function snapshotOf(repo: RepoInfo, dist: string): Promise<DistSnapshot> {
+    return indexes.current(`${repo.id}:${dist}`, () => new AptDistIndex(domain, repo, dist));
   }
 
-  function snapshotOf(repo: RepoInfo, dist: string): Promise<DistSnapshot> {
-    const key = `${repo.id}:${dist}`;
-    let pending = snapshots.get(key);
-    if (!pending) {
-      pending = render(repo, dist);
-      snapshots.set(key, pending);
-      pending.catch(() => snapshots.delete(key));
-    }
-    return pending;
+  /** After a miss: another node may have listed a change this one has not heard of yet. */
+  function caughtUp(repo: RepoInfo, dist: string): Promise<DistSnapshot> {
+    indexes.markDirty(`${repo.id}:${dist}`);
+    return snapshotOf(repo, dist);
   }
 
   const send = (reply: FastifyReply, body: string | Buffer, contentType: string) =>
@@ -150,11 +75,11 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
       const byHash = /^by-hash\/SHA256\/([0-9a-f]{64})$/.exec(rest);
       if (byHash) {
         const sha = byHash[1] as string;
-        const data = snapshot.byHash.get(sha) ?? previousByHash.get(sha);
+        const data = snapshot.byHash.get(sha)?.() ?? indexes.retainedFile(sha) ?? (await caughtUp(repo, dist)).byHash.get(sha)?.();
         if (!data) throw new StockadeError('NOT_FOUND', [`index ${sha}`]);
         return send(reply, data, 'application/octet-stream');
       }
-      const data = snapshot.files.get(`${component}/${binary}/${rest}`);
+      const data = snapshot.files.get(`${component}/${binary}/${rest}`)?.();
       if (!data) throw new StockadeError('NOT_FOUND', [`file ${component}/${binary}/${rest}`]);
       return send(reply, data, rest.endsWith('.gz') ? 'application/gzip' : 'text/plain; charset=utf-8');
     },

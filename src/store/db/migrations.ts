@@ -287,6 +287,28 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('apt_entries_pool').on('apt_entries').columns(['repo_id', 'pool_path']).execute();
       },
     },
+    '0007-rpm': {
+      async up(db: Builder) {
+        // Which distribution (`el/9`) of a repository lists an RPM, with its rpm-md elements
+        // rendered once at upload.
+        await id(db.schema.createTable('rpm_entries'))
+          .addColumn('repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('version_id', 'integer', (c) => c.notNull().references('versions.id').onDelete('cascade'))
+          .addColumn('dist', 'text', (c) => c.notNull())
+          .addColumn('arch', 'text', (c) => c.notNull())
+          .addColumn('location', 'text', (c) => c.notNull())
+          .addColumn('primary_xml', 'text', (c) => c.notNull())
+          .addColumn('filelists_xml', 'text', (c) => c.notNull())
+          .addColumn('other_xml', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('rpm_entries_repo_dist_version', ['repo_id', 'dist', 'version_id'])
+          .execute();
+        await db.schema.createIndex('rpm_entries_location').on('rpm_entries').columns(['repo_id', 'dist', 'location']).execute();
+        // Indexes are rebuilt block by block: entries of one distribution in id order.
+        await db.schema.createIndex('rpm_entries_blocks').on('rpm_entries').columns(['repo_id', 'dist', 'id']).execute();
+        await db.schema.createIndex('apt_entries_blocks').on('apt_entries').columns(['repo_id', 'dist', 'id']).execute();
+      },
+    },
   };
 }
 

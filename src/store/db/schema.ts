@@ -137,6 +137,22 @@ export interface AptEntriesTable {
   created_at: string;
 }
 
+export interface RpmEntriesTable {
+  id: Generated<number>;
+  repo_id: number;
+  version_id: number;
+  /** Distribution and release, e.g. `el/9`. */
+  dist: string;
+  arch: string;
+  /** Path below the distribution, e.g. `Packages/h/hello-1.0-1.x86_64.rpm`. */
+  location: string;
+  /** This package's elements of primary.xml, filelists.xml and other.xml. */
+  primary_xml: string;
+  filelists_xml: string;
+  other_xml: string;
+  created_at: string;
+}
+
 export interface AuditTable {
   id: Generated<number>;
   at: string;
@@ -276,6 +292,7 @@ export interface Database {
   sessions: SessionsTable;
   repo_keys: RepoKeysTable;
   apt_entries: AptEntriesTable;
+  rpm_entries: RpmEntriesTable;
   audit_log: AuditTable;
   packages: PackagesTable;
   versions: VersionsTable;

@@ -1,0 +1,91 @@
+/**
+ * Per-node upkeep of a repository's incrementally built indexes: one refresher per distribution,
+ * at most one refresh running at a time, and index files of earlier states kept fetchable by
+ * hash for clients that read an older Release or repomd.xml.
+ */
+
+/** How long a node trusts its indexes without asking the database, when no change was announced. */
+const MAX_UNCHECKED_MS = 2_000;
+/** Earlier index files kept by hash per node. */
+const RETAINED_FILES = 64;
+
+export interface Refreshable<Snapshot> {
+  /** Brings the state up to date with the database and returns its snapshot. */
+  refresh(): Promise<Snapshot>;
+}
+
+class Entry<Snapshot> {
+  snapshot: Snapshot | null = null;
+  pending: Promise<Snapshot> | null = null;
+  dirty = true;
+  checkedAt = 0;
+  constructor(readonly state: Refreshable<Snapshot>) {}
+}
+
+export class IndexCache<Snapshot> {
+  private readonly entries = new Map<string, Entry<Snapshot>>();
+  private readonly retained = new Map<string, () => Buffer>();
+
+  constructor(private readonly filesOf: (snapshot: Snapshot) => Iterable<[string, () => Buffer]>) {}
+
+  /** A change was announced: every state asks the database on its next use. */
+  markDirty(prefix = ''): void {
+    for (const [key, entry] of this.entries) if (key.startsWith(prefix)) entry.dirty = true;
+  }
+
+  /** Forgets the states under `prefix` (a repository deleted or its key rotated). */
+  drop(prefix = ''): void {
+    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
+  /** The current snapshot: checked against the database after an announced change, or when old. */
+  async current(key: string, create: () => Refreshable<Snapshot>): Promise<Snapshot> {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = new Entry(create());
+      this.entries.set(key, entry);
+    }
+    if (entry.pending) {
+      if (!entry.dirty) return entry.pending;
+      // A change was announced while this refresh ran; it may not include it.
+      await entry.pending.catch(() => undefined);
+      return this.current(key, create);
+    }
+    const stale = entry.dirty || Date.now() - entry.checkedAt > MAX_UNCHECKED_MS;
+    if (entry.snapshot && !stale) return entry.snapshot;
+    const target = entry;
+    target.dirty = false;
+    const startedAt = Date.now();
+    const pending = target.state.refresh().then(
+      (snapshot) => {
+        if (target.snapshot && target.snapshot !== snapshot) this.retain(target.snapshot);
+        target.snapshot = snapshot;
+        target.checkedAt = startedAt;
+        target.pending = null;
+        return snapshot;
+      },
+      (error: unknown) => {
+        target.pending = null;
+        target.dirty = true;
+        // A failed refresh leaves the state half updated: start over next time.
+        this.entries.delete(key);
+        throw error;
+      },
+    );
+    target.pending = pending;
+    return pending;
+  }
+
+  /** An index file of an earlier state of this node, by its SHA-256. */
+  retainedFile(sha256: string): Buffer | undefined {
+    return this.retained.get(sha256)?.();
+  }
+
+  private retain(snapshot: Snapshot): void {
+    for (const [sha, read] of this.filesOf(snapshot)) {
+      this.retained.delete(sha);
+      this.retained.set(sha, read);
+    }
+    while (this.retained.size > RETAINED_FILES) this.retained.delete(this.retained.keys().next().value as string);
+  }
+}
