@@ -4,7 +4,7 @@
 #
 #   pnpm 10 and yarn classic 1.22 -> .tmp/tools/node_modules/.bin/{pnpm,yarn}
 #     (project-local, so nothing global is changed; .tmp/ is gitignored)
-#   curl, dpkg-deb, rpm, rpmbuild -> via apt-get (needs root)
+#   curl, dpkg-deb, rpm, rpmbuild, dnf, createrepo_c -> via apt-get (needs root)
 #
 # Never skips silently: anything that cannot be installed fails the script.
 # Progress goes to stderr; nothing is exported.
@@ -44,13 +44,16 @@ fi
 # --- Debian packages -------------------------------------------------------
 # check -> package: curl for HTTP checks; dpkg-deb builds .deb fixtures; dpkg's own
 # Perl module (Dpkg::Version) and rpm check our version ordering; rpmbuild builds .rpm
-# fixtures and rpm inspects them.
+# fixtures and rpm inspects them; dnf installs from our RPM repositories and createrepo_c
+# is the reference our rpm-md metadata is compared with.
 declare -A APT_PACKAGES=(
   ['command -v curl']=curl
   ['command -v dpkg-deb']=dpkg
   ['perl -MDpkg::Version -e 1']=libdpkg-perl
   ['command -v rpm']=rpm
   ['command -v rpmbuild']=rpm
+  ['command -v dnf']=dnf
+  ['command -v createrepo_c']=createrepo-c
 )
 have() { bash -c "$1" >/dev/null 2>&1; }
 missing=()

@@ -20,17 +20,25 @@ const IDLE_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * `owner/repo`, or with a place inside the repository for formats that have one:
- * `owner/repo/debian/bookworm[/component]`.
+ * `owner/repo/debian/bookworm[/component]` for .deb files, `owner/repo/el/9` (also
+ * `owner/repo/rpm/el/9`) for .rpm files.
  */
 export function parsePushTarget(raw: string): { repo: { owner: string; name: string }; distribution?: string; component?: string } {
   const parts = raw.split('/');
   const repo = parseRepoPath(parts.slice(0, 2).join('/'));
   if (parts.length === 2) return { repo };
-  const [, , format, distribution, component] = parts;
-  if (format !== 'debian' || !distribution || parts.length > 5 || parts.some((p) => p === '')) {
-    throw new UsageError(`"${raw}" is not a push target: use owner/repo, or owner/repo/debian/DISTRIBUTION[/COMPONENT] for .deb files`);
+  const place = parts.slice(2);
+  const usage = () =>
+    new UsageError(`"${raw}" is not a push target: use owner/repo, owner/repo/debian/DISTRIBUTION[/COMPONENT] for .deb files, or owner/repo/DISTRO/RELEASE (e.g. el/9) for .rpm files`);
+  if (place.some((p) => p === '')) throw usage();
+  if (place[0] === 'debian') {
+    const [, distribution, component] = place;
+    if (!distribution || place.length > 3) throw usage();
+    return { repo, distribution, ...(component ? { component } : {}) };
   }
-  return { repo, distribution, ...(component ? { component } : {}) };
+  const rpmPlace = place[0] === 'rpm' ? place.slice(1) : place;
+  if (rpmPlace.length !== 2) throw usage();
+  return { repo, distribution: rpmPlace.join('/') };
 }
 
 function uploadUrl(base: string, repo: { owner: string; name: string }, filename: string, tag: string | undefined, place: { distribution?: string; component?: string } = {}): URL {
@@ -204,10 +212,11 @@ async function upload(options: {
 const push: Command = {
   name: 'push',
   summary: 'upload a package file to a repository',
-  usage: '<owner/repo>[/debian/DIST[/COMPONENT]] <file> [--tag T] [--otp CODE] [--url URL] [--token TOKEN]',
+  usage: '<owner/repo>[/debian/DIST[/COMPONENT] | /DISTRO/RELEASE] <file> [--tag T] [--otp CODE] [--url URL] [--token TOKEN]',
   description:
     'Uploads FILE over the REST API (PUT /api/v1/repos/OWNER/REPO/upload). The server detects the format ' +
-    '(a .deb goes into the APT distribution and component named after debian/ in the target) ' +
+    '(a .deb goes into the APT distribution and component named after debian/ in the target, an .rpm into ' +
+    'the distribution and release named in the target, e.g. owner/repo/el/9) ' +
     'and derives name and version from the file itself. --url and --token default to STOCKADE_URL and ' +
     'STOCKADE_TOKEN; prefer the variable for the token, since arguments are visible to other local users. ' +
     'Shows a progress bar on stderr when stderr is a terminal. If you have two-factor authentication, ' +

@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '../store/db/connect.js';
 import { createAccess } from './access.js';
 import { createAdvisories } from './advisories.js';
 import { createApt } from './apt.js';
+import { createRpm } from './rpm.js';
 import { createAccounts } from './accounts.js';
 import { createAuditLog } from './audit.js';
 import { createChangeBus } from './changes.js';
@@ -47,6 +48,7 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
   const advisories = createAdvisories({ db });
   const scanResults = createScanResults({ db });
   const apt = createApt({ db });
+  const rpm = createRpm({ db });
   return {
     db,
     dialect,
@@ -65,6 +67,7 @@ export async function createDomain(handle: DatabaseHandle, config: Config, optio
     advisories,
     scanResults,
     apt,
+    rpm,
     async close() {
       await changes.close();
       await handle.close();

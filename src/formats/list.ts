@@ -2,9 +2,10 @@ import { StockadeError } from '../errors.js';
 import type { Format } from './format.js';
 import { debianFormat } from './debian/index.js';
 import { npmFormat } from './npm/index.js';
+import { rpmFormat } from './rpm/index.js';
 
 /** Every format Stockade serves. One line per format; nothing registers itself by import. */
-export const formats: readonly Format[] = [npmFormat, debianFormat];
+export const formats: readonly Format[] = [npmFormat, debianFormat, rpmFormat];
 
 export function findFormat(name: string): Format | undefined {
   return formats.find((f) => f.name === name);

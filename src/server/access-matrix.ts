@@ -8,6 +8,7 @@
  * private repositories, A (`corp/a`) and B (`corp/b`).
  */
 import { DEBIAN_ENDPOINTS } from '../formats/debian/endpoints.js';
+import { RPM_ENDPOINTS } from '../formats/rpm/endpoints.js';
 import { NPM_ENDPOINTS, type NpmAccess } from '../formats/npm/endpoints.js';
 
 export const CALLERS = [
@@ -164,4 +165,5 @@ export const API_ROUTES: Record<string, Access> = {
 export const FORMAT_ROUTES: Record<string, readonly { id: string; methods: readonly string[]; path: string; access: Access }[]> = {
   npm: NPM_ENDPOINTS,
   debian: DEBIAN_ENDPOINTS,
+  rpm: RPM_ENDPOINTS,
 };

@@ -5,6 +5,10 @@
  * one does.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import { API_ROUTES, CALLERS, type Caller, FORMAT_ROUTES, MATRIX, type Outcome } from '../../src/server/access-matrix.js';
@@ -13,6 +17,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publishBody } from '../e2e/registry.js';
 import { packageTgz } from '../e2e/tarballs.js';
 import { buildDeb } from '../formats/debian/build-deb.js';
+import { buildRpm } from '../formats/rpm/build-rpm.js';
 
 interface Credential {
   token: string | null;
@@ -128,6 +133,15 @@ describe('authorization matrix: every route, every caller', () => {
     });
     assert.equal(debUpload.status, 201, await debUpload.text());
     await deb.cleanup();
+    const rpmDir = await mkdtemp(join(tmpdir(), 'matrix-rpm-'));
+    const rpm = readFileSync(buildRpm({ name: 'matrix-rpm', version: '1.0', release: '1', files: [{ path: '/usr/share/matrix-rpm/README', content: 'fixture' }] }, rpmDir));
+    const rpmUpload = await fetch(`${server.url}/api/v1/repos/corp/a/upload?filename=matrix-rpm.rpm&distribution=el/9`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/octet-stream' },
+      body: rpm,
+    });
+    assert.equal(rpmUpload.status, 201, await rpmUpload.text());
+    await rm(rpmDir, { recursive: true, force: true });
     const exception = await fetch(`${server.url}/api/v1/repos/corp/a/policy/exceptions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
@@ -281,6 +295,20 @@ describe('authorization matrix: every route, every caller', () => {
         .replace('{binary}', 'binary-amd64')
         .replace('{file}', files[endpoint.id] ?? '');
       problems.push(...(await walk(`debian GET ${endpoint.path}`, endpoint.access, async () => ({ method: 'GET', url: `${registry}${path}` }), toMissingRepo)));
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('answers every RPM repository endpoint as the matrix says', async () => {
+    const registry = `${server.url}/corp/a/rpm`;
+    const files: Record<string, string> = { repodata: 'repomd.xml', package: 'm/matrix-rpm-1.0-1.noarch.rpm' };
+    const problems: string[] = [];
+    for (const endpoint of FORMAT_ROUTES.rpm ?? []) {
+      const path = endpoint.path
+        .replace('{distro}', 'el')
+        .replace('{release}', '9')
+        .replace('{file}', files[endpoint.id] ?? '');
+      problems.push(...(await walk(`rpm GET ${endpoint.path}`, endpoint.access, async () => ({ method: 'GET', url: `${registry}${path}` }), toMissingRepo)));
     }
     assert.deepEqual(problems, []);
   });

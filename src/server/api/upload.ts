@@ -48,7 +48,7 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
         querystring: Type.Object({
           filename: Type.String({ minLength: 1, maxLength: 255, pattern: FILENAME }),
           tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'a tag to point at the uploaded version (npm dist-tag)' })),
-          distribution: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'APT distribution (codename) a .deb goes into, e.g. bookworm' })),
+          distribution: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'where the package goes: the APT distribution (codename) of a .deb, e.g. bookworm, or DISTRO/RELEASE of an .rpm, e.g. el/9' })),
           component: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'APT component, default main' })),
         }),
         response: { 201: UploadResult },

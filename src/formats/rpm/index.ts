@@ -1,0 +1,23 @@
+import { compareEvr, parseRpmEvr } from '../../security/versions/rpm.js';
+import type { Format } from '../format.js';
+import { ECOSYSTEM, FORMAT, ingestRpm, inspectRpm } from './publish.js';
+import { rpmRoutes } from './routes.js';
+
+const LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
+
+/** dnf and yum read rpm-md repositories at `/{owner}/{repo}/rpm/{distro}/{release}/`; .rpm files arrive through the REST API. */
+export const rpmFormat: Format = {
+  name: FORMAT,
+  ecosystem: ECOSYSTEM,
+  // Stored versions are `[epoch:]version-release.arch`; the architecture never decides the order.
+  compareVersions: (a, b) => compareEvr(parseRpmEvr(a.replace(/\.[^.]*$/, '')), parseRpmEvr(b.replace(/\.[^.]*$/, ''))),
+  routes: rpmRoutes,
+  claims(filename, head) {
+    return /\.rpm$/i.test(filename) && head.subarray(0, 4).equals(LEAD_MAGIC);
+  },
+  async inspect(data) {
+    const { name, version, filename, manifest, view } = await inspectRpm(data);
+    return { name, version, filename, manifest, view };
+  },
+  upload: (ctx, input) => ingestRpm(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),
+};

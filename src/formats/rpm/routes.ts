@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RepoInfo } from '../../domain/repos.js';
+import { StockadeError } from '../../errors.js';
+import { assertAllowed } from '../../http/auth.js';
+import { baseUrl, type ServerContext } from '../../http/context.js';
+import { applyErrorHeaders, logError, toStockadeError } from '../../http/errors.js';
+import { IndexCache } from '../index-cache.js';
+import { type RepodataSnapshot, RpmDistIndex } from './dist-index.js';
+import { RPM_ENDPOINTS, type RpmEndpointId } from './endpoints.js';
+import { FORMAT } from './publish.js';
+import { rpmSetupScript } from './setup-script.js';
+
+/**
+ * The rpm-md repositories at `/{owner}/{repo}/rpm/{distro}/{release}/`: `repodata/repomd.xml`
+ * (+ `.asc`), the metadata files it names and `Packages/…`, plus the repository's public key
+ * and setup script. Metadata is kept per node and brought up to date block by block.
+ */
+export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const { domain } = ctx;
+  const indexes = new IndexCache<RepodataSnapshot>((snapshot) => snapshot.byHash);
+  domain.changes.subscribe((topic, key) => {
+    if (topic === 'package' && (key === '*' || key.includes(`:${FORMAT}:`))) indexes.markDirty(key === '*' ? '' : `${key.split(':')[0]}:`);
+    else if (topic === 'repo-key' || topic === 'repo') indexes.drop();
+  });
+
+  app.setErrorHandler((raw, request, reply) => {
+    const error = toStockadeError(raw, ctx.config.server.bodyLimit);
+    logError(request, raw, error);
+    applyErrorHeaders(reply, error);
+    if (error.status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Basic realm="stockade"');
+    // dnf prints the status; the body is for people reading it with curl.
+    return reply.code(error.status).header('content-type', 'text/plain; charset=utf-8').send(`${error.message}\n`);
+  });
+
+  async function readableRepo(request: FastifyRequest): Promise<RepoInfo> {
+    const { owner, repo: name } = request.params as { owner: string; repo: string };
+    const repo = await domain.repos.get(owner, name);
+    if (!repo) throw new StockadeError(request.principal ? 'NOT_FOUND' : 'AUTH_REQUIRED', request.principal ? [`repository ${owner}/${name}`] : []);
+    assertAllowed(await domain.access.decide(request.principal, 'read', repo), repo, 'read');
+    return repo;
+  }
+
+  const distOf = (request: FastifyRequest) => {
+    const { distro, release } = request.params as { distro: string; release: string };
+    return `${distro}/${release}`;
+  };
+  const snapshotOf = (repo: RepoInfo, dist: string) => indexes.current(`${repo.id}:${dist}`, () => new RpmDistIndex(domain, repo, dist));
+  const send = (reply: FastifyReply, body: string | Buffer, contentType: string) => reply.header('content-type', contentType).header('cache-control', 'no-cache').send(body);
+
+  const handlers: Record<RpmEndpointId, (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>> = {
+    repodata: async (request, reply) => {
+      const { file } = request.params as { file: string };
+      const repo = await readableRepo(request);
+      const dist = distOf(request);
+      const snapshot = await snapshotOf(repo, dist);
+      if (file === 'repomd.xml') return send(reply, snapshot.repomd, 'application/xml; charset=utf-8');
+      if (file === 'repomd.xml.asc') return send(reply, snapshot.repomdAsc, 'application/pgp-signature');
+      const named = /^([0-9a-f]{64})-(?:primary|filelists|other)\.xml\.gz$/.exec(file);
+      if (!named) throw new StockadeError('NOT_FOUND', [`file repodata/${file}`]);
+      const sha = named[1] as string;
+      let data = snapshot.files.get(file)?.() ?? indexes.retainedFile(sha);
+      if (!data) {
+        // Another node may have listed a change this one has not heard of yet.
+        indexes.markDirty(`${repo.id}:${dist}`);
+        data = (await snapshotOf(repo, dist)).files.get(file)?.();
+      }
+      if (!data) throw new StockadeError('NOT_FOUND', [`file repodata/${file}`]);
+      return send(reply, data, 'application/gzip');
+    },
+    package: async (request, reply) => {
+      const location = `Packages/${(request.params as Record<string, string>)['*'] ?? ''}`;
+      const repo = await readableRepo(request);
+      const file = await domain.rpm.packageFile(repo.id, distOf(request), location);
+      if (!file) throw new StockadeError('NOT_FOUND', [`file ${location}`]);
+      reply.headers({
+        'content-type': 'application/x-rpm',
+        'content-length': file.size,
+        etag: `"${file.sha256}"`,
+        'cache-control': `${repo.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
+      });
+      const bytes = await ctx.blobCache.read(file.sha256, file.size);
+      return reply.send(bytes ?? (await ctx.blobs.get(file.sha256)));
+    },
+    'public-key': async (request, reply) => send(reply, (await domain.repoKeys.publicKeys(await readableRepo(request))).armored, 'application/pgp-keys'),
+    setup: async (request, reply) => {
+      const repo = await readableRepo(request);
+      const repoUrl = `${baseUrl(ctx.config, request)}/${repo.path}/rpm`;
+      return send(reply, rpmSetupScript({ repoUrl, repoPath: repo.path, isPrivate: repo.visibility === 'private' }), 'text/x-shellscript; charset=utf-8');
+    },
+  };
+
+  for (const endpoint of RPM_ENDPOINTS) app.route({ method: [...endpoint.methods], url: endpoint.route, handler: handlers[endpoint.id] });
+}
