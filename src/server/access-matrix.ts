@@ -9,6 +9,7 @@
  */
 import { DEBIAN_ENDPOINTS } from '../formats/debian/endpoints.js';
 import { RPM_ENDPOINTS } from '../formats/rpm/endpoints.js';
+import { REPO_KEY_ENDPOINTS } from './repo-keys-routes.js';
 import { NPM_ENDPOINTS, type NpmAccess } from '../formats/npm/endpoints.js';
 
 export const CALLERS = [
@@ -167,3 +168,6 @@ export const FORMAT_ROUTES: Record<string, readonly { id: string; methods: reado
   debian: DEBIAN_ENDPOINTS,
   rpm: RPM_ENDPOINTS,
 };
+
+/** Routes at the repository's own URL, `/{owner}/{repo}/…`, shared by every format. */
+export const REPO_ROUTES: readonly { id: string; methods: readonly string[]; path: string; access: Access }[] = REPO_KEY_ENDPOINTS;

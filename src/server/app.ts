@@ -4,6 +4,7 @@ import { HSTS_HEADER, SECURITY_HEADERS } from '../http/security-headers.js';
 import type { Logger } from 'pino';
 import { StockadeError } from '../errors.js';
 import { formats } from '../formats/list.js';
+import { repoKeyRoutes } from './repo-keys-routes.js';
 import { createServerGate, type SecurityGate } from '../security/service.js';
 import { createBlobMemoryCache } from '../store/blobs/memory-cache.js';
 import { pingDatabase } from '../store/db/migrations.js';
@@ -124,6 +125,7 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
   for (const format of formats) {
     await app.register(async (scope) => format.routes(scope, ctx), { prefix: `/:owner/:repo/${format.name}` });
   }
+  await app.register(async (scope) => repoKeyRoutes(scope, ctx), { prefix: '/:owner/:repo' });
   return app;
 }
 

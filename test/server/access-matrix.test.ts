@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
-import { API_ROUTES, CALLERS, type Caller, FORMAT_ROUTES, MATRIX, type Outcome } from '../../src/server/access-matrix.js';
+import { API_ROUTES, CALLERS, type Caller, FORMAT_ROUTES, MATRIX, type Outcome, REPO_ROUTES } from '../../src/server/access-matrix.js';
 import { systemActor } from '../../src/domain/audit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { publishBody } from '../e2e/registry.js';
@@ -309,6 +309,14 @@ describe('authorization matrix: every route, every caller', () => {
         .replace('{release}', '9')
         .replace('{file}', files[endpoint.id] ?? '');
       problems.push(...(await walk(`rpm GET ${endpoint.path}`, endpoint.access, async () => ({ method: 'GET', url: `${registry}${path}` }), toMissingRepo)));
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('answers every route at the repository URL as the matrix says', async () => {
+    const problems: string[] = [];
+    for (const endpoint of REPO_ROUTES) {
+      problems.push(...(await walk(`repo GET ${endpoint.path}`, endpoint.access, async () => ({ method: 'GET', url: `${server.url}/corp/a${endpoint.path}` }), toMissingRepo)));
     }
     assert.deepEqual(problems, []);
   });

@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
-import { assertAllowed } from '../../http/auth.js';
 import { baseUrl, type ServerContext } from '../../http/context.js';
-import { applyErrorHeaders, logError, toStockadeError } from '../../http/errors.js';
+import { plainTextErrors, readableRepo as readableFrom } from '../../http/file-clients.js';
 import { IndexCache } from '../index-cache.js';
 import { type RepodataSnapshot, RpmDistIndex } from './dist-index.js';
 import { RPM_ENDPOINTS, type RpmEndpointId } from './endpoints.js';
@@ -23,22 +22,9 @@ export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     else if (topic === 'repo-key' || topic === 'repo') indexes.drop();
   });
 
-  app.setErrorHandler((raw, request, reply) => {
-    const error = toStockadeError(raw, ctx.config.server.bodyLimit);
-    logError(request, raw, error);
-    applyErrorHeaders(reply, error);
-    if (error.status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Basic realm="stockade"');
-    // dnf prints the status; the body is for people reading it with curl.
-    return reply.code(error.status).header('content-type', 'text/plain; charset=utf-8').send(`${error.message}\n`);
-  });
+  plainTextErrors(app, ctx);
+  const readableRepo = (request: FastifyRequest) => readableFrom(ctx, request);
 
-  async function readableRepo(request: FastifyRequest): Promise<RepoInfo> {
-    const { owner, repo: name } = request.params as { owner: string; repo: string };
-    const repo = await domain.repos.get(owner, name);
-    if (!repo) throw new StockadeError(request.principal ? 'NOT_FOUND' : 'AUTH_REQUIRED', request.principal ? [`repository ${owner}/${name}`] : []);
-    assertAllowed(await domain.access.decide(request.principal, 'read', repo), repo, 'read');
-    return repo;
-  }
 
   const distOf = (request: FastifyRequest) => {
     const { distro, release } = request.params as { distro: string; release: string };
