@@ -50,6 +50,14 @@ export interface RpmTrigger {
   program: string | null;
 }
 
+export interface RpmChangelogEntry {
+  /** Seconds since the epoch (CHANGELOGTIME): rpm stores the day, at noon UTC. */
+  time: number;
+  /** The `*` line after the date, e.g. `Jane Doe <jane@example.test> - 1.0-1`. */
+  author: string;
+  text: string;
+}
+
 export interface RpmPackage {
   name: string;
   epoch: number | null;
@@ -68,6 +76,12 @@ export interface RpmPackage {
   buildTime: number | null;
   /** Installed size in bytes (SIZE / LONGSIZE). */
   installedSize: number | null;
+  /**
+   * Uncompressed payload (cpio archive) size: LONGARCHIVESIZE / ARCHIVESIZE from the header, else
+   * from the signature header (LONGARCHIVESIZE / PAYLOADSIZE), where rpm ≥ 4.14 keeps it.
+   * Always set by parseRpm; optional only so hand-built packages (tests) need not name it.
+   */
+  archiveSize?: number | null;
   sourceRpm: string | null;
   /** rpm's own test: a package without a SOURCERPM is a source package. */
   isSource: boolean;
@@ -91,6 +105,12 @@ export interface RpmPackage {
     posttrans: RpmScript | undefined;
   };
   triggers: RpmTrigger[];
+  /**
+   * The first `maxChangelogEntries` changelog entries in header order (rpm writes the newest
+   * first), as createrepo's `--changelog-limit` (default 10) keeps them. Always set by parseRpm;
+   * optional only so hand-built packages (tests) need not name it.
+   */
+  changelog?: RpmChangelogEntry[];
   payload: {
     format: string;
     compressor: string;
@@ -108,7 +128,12 @@ export interface RpmPackage {
   checksums: { sha256: string };
 }
 
-export type RpmLimits = HeaderLimits;
+export interface RpmLimits extends HeaderLimits {
+  /** Changelog entries kept, from the start of the header's list (createrepo_c's default limit). */
+  maxChangelogEntries: number;
+}
+
+export const DEFAULT_CHANGELOG_ENTRIES = 10;
 
 /**
  * Parses an RPM package written by anyone: lead, signature header, main header. Verifies the
@@ -143,6 +168,12 @@ export function parseRpm(data: Buffer, limits: Partial<RpmLimits> = {}): RpmPack
     buildHost: header.string(Tag.BUILDHOST) ?? null,
     buildTime: header.number(Tag.BUILDTIME) ?? null,
     installedSize: header.number(Tag.LONGSIZE) ?? header.number(Tag.SIZE) ?? null,
+    archiveSize:
+      header.number(Tag.LONGARCHIVESIZE) ??
+      header.number(Tag.ARCHIVESIZE) ??
+      signature.number(SigTag.LONGARCHIVESIZE) ??
+      signature.number(SigTag.PAYLOADSIZE) ??
+      null,
     sourceRpm,
     isSource: sourceRpm === null,
     provides: dependencies(header, 'PROVIDE', Tag.PROVIDENAME, Tag.PROVIDEFLAGS, Tag.PROVIDEVERSION),
@@ -164,6 +195,7 @@ export function parseRpm(data: Buffer, limits: Partial<RpmLimits> = {}): RpmPack
       posttrans: script(header, Tag.POSTTRANS, Tag.POSTTRANSPROG),
     },
     triggers: triggers(header),
+    changelog: changelog(header, limits.maxChangelogEntries ?? DEFAULT_CHANGELOG_ENTRIES),
     payload: {
       format: header.string(Tag.PAYLOADFORMAT) ?? 'cpio',
       compressor,
@@ -398,6 +430,21 @@ function triggers(header: RpmHeader): RpmTrigger[] {
     trigger.conditions.push(dependency(name, raw, versions?.[i] ?? ''));
   });
   return result;
+}
+
+/**
+ * Changelog entries are informational: arrays of different lengths are cut to the shortest (as
+ * createrepo_c does) instead of refusing the package. Memory stays bounded by the header limits.
+ */
+function changelog(header: RpmHeader, max: number): RpmChangelogEntry[] {
+  const times = header.numbers(Tag.CHANGELOGTIME);
+  if (times === undefined || max <= 0) return [];
+  const names = header.strings(Tag.CHANGELOGNAME) ?? [];
+  const texts = header.strings(Tag.CHANGELOGTEXT) ?? [];
+  const count = Math.min(times.length, names.length, texts.length, max);
+  const entries: RpmChangelogEntry[] = [];
+  for (let i = 0; i < count; i++) entries.push({ time: times[i] ?? 0, author: names[i] ?? '', text: texts[i] ?? '' });
+  return entries;
 }
 
 export interface PayloadEntry {

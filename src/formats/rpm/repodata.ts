@@ -49,7 +49,7 @@ const NS_REPO = 'http://linux.duke.edu/metadata/repo';
  * must not depend on the package count. The count is advisory: libsolv (which dnf and zypper
  * use to read rpm-md) maps <metadata>, <filelists> and <otherdata> to a pass-through parser
  * state that reads no attribute, and adds one solvable per <package> it meets
- * (ext/repo_rpmmd.c). The differential test also has dnf read a repository written with these.
+ * (ext/repo_rpmmd.c). repodata.test.ts also has dnf 4 read a repository written with these.
  */
 export const PRIMARY_OPEN = `${XML_DECLARATION}<metadata xmlns="${NS_COMMON}" xmlns:rpm="${NS_RPM}">\n`;
 export const PRIMARY_CLOSE = '</metadata>\n';
@@ -59,6 +59,7 @@ export const OTHER_OPEN = `${XML_DECLARATION}<otherdata xmlns="${NS_OTHER}">\n`;
 export const OTHER_CLOSE = '</otherdata>\n';
 
 // XML 1.0 §2.2 Char: no C0 controls but tab, LF, CR; no U+FFFE/U+FFFF; no unpaired surrogates.
+// eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const TEXT_SPECIAL = /[&<>"'\r]/g;
 // Attribute-value normalization (XML 1.0 §3.3.3) turns literal tab/LF/CR into spaces: escape them.
@@ -274,7 +275,7 @@ export function filelistsEntry(pkg: RpmPackage, pkgid: string): string {
 function changelogEntries(pkg: RpmPackage): string {
   const out: { author: string; time: number; text: string }[] = [];
   let lastTime = 0;
-  for (const item of pkg.changelog) {
+  for (const item of pkg.changelog ?? []) {
     let author = item.author;
     let end = author.length;
     while (end > 1 && author[end - 1] === ' ') end--;

@@ -48,6 +48,7 @@ export const SigTag = {
 
 /** Tags of the main header. */
 export const Tag = {
+  LONGARCHIVESIZE: 271, // uncompressed payload size as u64 (usually in the signature header)
   NAME: 1000,
   VERSION: 1001,
   RELEASE: 1002,
@@ -96,6 +97,9 @@ export const Tag = {
   POSTINPROG: 1086,
   PREUNPROG: 1087,
   POSTUNPROG: 1088,
+  CHANGELOGTIME: 1080,
+  CHANGELOGNAME: 1081,
+  CHANGELOGTEXT: 1082,
   OBSOLETENAME: 1090,
   TRIGGERSCRIPTPROG: 1092,
   SOURCEPACKAGE: 1106,

@@ -62,6 +62,19 @@ export interface FixtureSpec {
   scripts?: Partial<Record<'pretrans' | 'pre' | 'post' | 'preun' | 'postun' | 'posttrans', FixtureScript>>;
   triggers?: FixtureTrigger[];
   compressor?: 'gzip' | 'xz' | 'zstd';
+  /** Extra preamble lines, verbatim, e.g. `Requires(posttrans): foo`. */
+  preamble?: string[];
+  /** `%changelog` entries, newest first as rpm expects them. */
+  changelog?: FixtureChangelogEntry[];
+}
+
+export interface FixtureChangelogEntry {
+  /** rpm's date form, e.g. `Mon Jan 01 2024`. */
+  date: string;
+  /** The rest of the `*` line: author, usually followed by ` - version-release`. */
+  author: string;
+  /** The entry's lines, each usually starting with `- `. */
+  text: string;
 }
 
 const PAYLOAD_MACRO = { gzip: 'w9.gzdio', xz: 'w6.xzdio', zstd: 'w19.zstdio' } as const;
@@ -130,6 +143,7 @@ function specText(spec: FixtureSpec, stage: string): string {
     ['Enhances', spec.enhances],
   ];
   for (const [tag, values] of deps) for (const value of values ?? []) lines.push(`${tag}: ${value}`);
+  lines.push(...(spec.preamble ?? []));
   lines.push('', '%description', spec.description ?? `The ${spec.name} fixture package.`, '');
   lines.push('%install', `cp -a ${stage}/. %{buildroot}/`, '');
   for (const [kind, script] of Object.entries(spec.scripts ?? {})) {
@@ -152,6 +166,10 @@ function specText(spec: FixtureSpec, stage: string): string {
     if (file.directory) parts.push('%dir');
     parts.push(file.path);
     lines.push(parts.join(' '));
+  }
+  if (spec.changelog !== undefined) {
+    lines.push('', '%changelog');
+    for (const entry of spec.changelog) lines.push(`* ${entry.date} ${entry.author}`, entry.text, '');
   }
   return `${lines.join('\n')}\n`;
 }
