@@ -9,6 +9,8 @@ import { generate } from 'otplib';
 import { create as createTar } from 'tar';
 import { systemActor } from '../../src/domain/audit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { buildDeb } from '../formats/debian/build-deb.js';
+import { buildRpm } from '../formats/rpm/build-rpm.js';
 import { type CliFixture, cliFixtureForServer, errorLine, repoRoot } from './helpers.js';
 
 let server: TestServer;
@@ -121,6 +123,38 @@ test('push prints the server message when the server refuses', async () => {
   const unsupported = await cli.run(['push', 'acme/web', notPackage], { env });
   assert.equal(unsupported.code, 1);
   assert.equal(errorLine(unsupported), 'stockade: could not detect the package format of notes.txt');
+});
+
+test('push puts a .deb into an APT distribution and an .rpm into a distribution release', async () => {
+  const env = { STOCKADE_URL: server.url, STOCKADE_TOKEN: token };
+  const deb = await buildDeb({ name: 'acme-cli-deb', version: '1.2-1', arch: 'all' });
+  const pushedDeb = await cli.run(['push', 'acme/web/debian/bookworm/contrib', deb.path], { env });
+  await deb.cleanup();
+  assert.equal(pushedDeb.code, 0, pushedDeb.stderr);
+  assert.match(pushedDeb.stdout, /^pushed debian package acme-cli-deb@1\.2-1 to acme\/web/);
+  const packages = await (await fetch(`${server.url}/acme/web/debian/dists/bookworm/contrib/binary-amd64/Packages`)).text();
+  assert.match(packages, /^Package: acme-cli-deb$/m);
+
+  const rpmDir = await mkdtemp(path.join(work, 'rpm-'));
+  const rpm = buildRpm({ name: 'acme-cli-rpm', version: '2.0', release: '1', files: [{ path: '/usr/share/acme-cli-rpm/f', content: 'f\n' }] }, rpmDir);
+  for (const target of ['acme/web/el/9', 'acme/web/rpm/fedora/40']) {
+    const pushed = await cli.run(['push', target, rpm], { env });
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stdout, /^pushed rpm package acme-cli-rpm@2\.0-1 to acme\/web/);
+  }
+  for (const dist of ['el/9', 'fedora/40']) {
+    const repomd = await fetch(`${server.url}/acme/web/rpm/${dist}/repodata/repomd.xml`);
+    assert.equal(repomd.status, 200, dist);
+  }
+  // A target that names no place the file can go.
+  for (const target of ['acme/web/el', 'acme/web/debian', 'acme/web/el/9/x', 'acme/web//9']) {
+    const refused = await cli.run(['push', target, rpm], { env });
+    assert.equal(refused.code, 2, target);
+    assert.match(refused.stderr, /is not a push target/);
+  }
+  const withoutPlace = await cli.run(['push', 'acme/web', rpm], { env });
+  assert.equal(withoutPlace.code, 1);
+  assert.match(errorLine(withoutPlace), /needs a distribution and release/);
 });
 
 test('a token revoked with the CLI stops working on the running server', async () => {
