@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { systemActor } from '../../src/domain/audit.js';
 import { parseRpm } from '../../src/formats/rpm/package.js';
 import { buildRpm, type FixtureSpec } from '../formats/rpm/build-rpm.js';
+import { pemBlock } from '../security/secrets/fake-secrets.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 
 interface Run {
@@ -261,6 +262,22 @@ describe('RPM repository with dnf', () => {
     const approvedPrimary = gunzipSync(Buffer.from(await (await fetch(`${server.url}/ops/os/rpm/el/9/${approvedHref}`)).arrayBuffer())).toString('utf8');
     assert.match(approvedPrimary, /<name>acme-agent<\/name>/);
     assert.equal((await fetch(`${server.url}/ops/os/rpm/el/9/Packages/a/acme-agent-3.0-1.noarch.rpm`)).status, 200);
+  });
+
+  it('blocks a package that carries a private key, and keeps nothing of it', async () => {
+    const data = await rpm({
+      name: 'acme-keys',
+      version: '1.0',
+      release: '1',
+      files: [{ path: '/etc/acme/server.key', content: pemBlock('RSA PRIVATE KEY', 'acme-keys', 1190), mode: 0o600 }],
+    });
+    const blocked = await upload('ops/os', data, 'acme-keys.rpm', 'el/9');
+    assert.equal(blocked.status, 403, JSON.stringify(blocked.body));
+    assert.match(JSON.stringify(blocked.body), /PACKAGE_BLOCKED/);
+    assert.match(JSON.stringify(blocked.body), /private-key/);
+    assert.equal((await fetch(`${server.url}/ops/os/rpm/el/9/Packages/a/acme-keys-1.0-1.noarch.rpm`)).status, 404);
+    const listed = await fetch(`${server.url}/api/v1/repos/ops/os/packages/rpm/acme-keys`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(listed.status, 404);
   });
 
   it('refuses bad uploads with clear errors and keeps nothing of them', async () => {
