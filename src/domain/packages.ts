@@ -524,6 +524,18 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     return rows.map((r) => ({ ...r, size: Number(r.size) }));
   }
 
+  /** Every stored version of a format (rescans of OS packages, whose advisories name source packages). */
+  async function versionsOfFormat(format: string) {
+    const rows = await db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .innerJoin('files', 'files.version_id', 'versions.id')
+      .select(['packages.repo_id', 'packages.name', 'versions.version', 'versions.metadata', 'versions.status', 'files.sha256', 'files.filename', 'files.size'])
+      .where('packages.format', '=', format)
+      .execute();
+    return rows.map((r) => ({ ...r, size: Number(r.size) }));
+  }
+
   /** Every package of a repository, including those whose only versions are quarantined (rescans). */
   async function listAllNames(repo: RepoInfo) {
     return db.selectFrom('packages').select(['format', 'name']).where('repo_id', '=', repo.id).orderBy('format').orderBy('name').execute();
@@ -560,6 +572,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     review,
     regate,
     versionsNamed,
+    versionsOfFormat,
   };
 }
 

@@ -48,9 +48,10 @@ export interface Format {
   claims(filename: string, head: Buffer): boolean;
   /**
    * Opens an artifact without storing anything: what the gate scans (rescans, `stockade scan`).
-   * Throws INVALID_ARCHIVE / UNSAFE_ARCHIVE like an upload would.
+   * `target` is where it is listed, for formats whose findings depend on it (the distribution
+   * decides which OS advisories apply). Throws INVALID_ARCHIVE / UNSAFE_ARCHIVE like an upload would.
    */
-  inspect(data: Buffer, filename: string): Promise<InspectedArtifact>;
+  inspect(data: Buffer, filename: string, target?: UploadTarget): Promise<InspectedArtifact>;
   /**
    * Stores an uploaded file: parse it, derive its metadata from the artifact, publish. `target`
    * is where in the repository it goes, for formats that have such places (APT: distribution

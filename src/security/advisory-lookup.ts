@@ -1,14 +1,37 @@
 import type { Domain } from '../domain/index.js';
-import { advisoryAffects, describeRanges, fixedVersions } from './advisories/match.js';
+import { describeRanges, fixedVersions, isAffected } from './advisories/match.js';
 import { normalizePackageName, splitEcosystem } from './advisories/ecosystems.js';
-import type { Advisory } from './advisories/types.js';
+import type { Advisory, AffectedPackage } from './advisories/types.js';
 import type { AdvisoryLookup, AdvisoryMatch } from './types.js';
-import { versionSchemeFor } from './versions/index.js';
+import { versionSchemeFor, type VersionScheme } from './versions/index.js';
 
-/** The match as analyzers and `npm audit` see it. */
+/**
+ * Which `affected[]` entries a lookup in `ecosystem` reads. A bare ecosystem (`npm`, `Debian`)
+ * reads every entry of that base, whatever its release. An ecosystem with a release
+ * (`Debian:12`, `AlmaLinux:9`) reads the entries of that release and those without one (a
+ * record for bare `Debian` applies to every release), never another release's: a Debian 11 fix
+ * says nothing about the Debian 12 build.
+ */
+function entryFilter(ecosystem: string, name: string): { base: string; name: string; applies(entry: AffectedPackage): boolean } {
+  const { base, full } = splitEcosystem(ecosystem);
+  const normalized = normalizePackageName(base, name);
+  const scoped = full !== base;
+  return {
+    base,
+    name: normalized,
+    applies: (entry) => entry.ecosystem === base && entry.name === normalized && (!scoped || entry.ecosystemFull === full || entry.ecosystemFull === base),
+  };
+}
+
+function affects(advisory: Advisory, applies: (entry: AffectedPackage) => boolean, version: string, scheme: VersionScheme | undefined): boolean {
+  return advisory.affected.some((entry) => applies(entry) && isAffected(entry, version, scheme));
+}
+
+/** The match as analyzers and `npm audit` see it; ranges and fixes of the looked-up release only. */
 export function toMatch(advisory: Advisory, ecosystem: string, name: string): AdvisoryMatch {
-  const entries = advisory.affected.filter((a) => a.ecosystem === ecosystem && a.name === name);
-  const scheme = versionSchemeFor(ecosystem);
+  const filter = entryFilter(ecosystem, name);
+  const entries = advisory.affected.filter(filter.applies);
+  const scheme = versionSchemeFor(filter.base);
   const match: AdvisoryMatch = {
     id: advisory.id,
     aliases: advisory.aliases,
@@ -33,11 +56,10 @@ export function createAdvisoryLookup(domain: Domain): AdvisoryLookup & { forPack
   return {
     forPackage,
     async affecting(ecosystem, name, version) {
-      const base = splitEcosystem(ecosystem).base;
-      const normalized = normalizePackageName(base, name);
-      const scheme = versionSchemeFor(base);
-      const advisories = await forPackage(base, name);
-      return advisories.filter((a) => advisoryAffects(a, base, normalized, version, scheme)).map((a) => toMatch(a, base, normalized));
+      const filter = entryFilter(ecosystem, name);
+      const scheme = versionSchemeFor(filter.base);
+      const advisories = await forPackage(filter.base, name);
+      return advisories.filter((a) => affects(a, filter.applies, version, scheme)).map((a) => toMatch(a, ecosystem, name));
     },
   };
 }
@@ -56,11 +78,10 @@ export function createMemoryAdvisoryLookup(advisories: Iterable<Advisory>): Advi
   }
   return {
     async affecting(ecosystem, name, version) {
-      const base = splitEcosystem(ecosystem).base;
-      const normalized = normalizePackageName(base, name);
-      const scheme = versionSchemeFor(base);
-      const candidates = byPackage.get(`${base}\0${normalized}`) ?? [];
-      return candidates.filter((a) => advisoryAffects(a, base, normalized, version, scheme)).map((a) => toMatch(a, base, normalized));
+      const filter = entryFilter(ecosystem, name);
+      const scheme = versionSchemeFor(filter.base);
+      const candidates = byPackage.get(`${filter.base}\0${filter.name}`) ?? [];
+      return candidates.filter((a) => affects(a, filter.applies, version, scheme)).map((a) => toMatch(a, ecosystem, name));
     },
   };
 }

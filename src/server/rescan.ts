@@ -2,6 +2,8 @@ import { systemActor, type Actor } from '../domain/audit.js';
 import type { Domain } from '../domain/index.js';
 import type { RepoInfo } from '../domain/repos.js';
 import { formats } from '../formats/list.js';
+import { parseSourceRpm } from '../formats/rpm/gate-manifest.js';
+import { debianSource, osvBasesFor } from '../security/os-ecosystems.js';
 import type { SecurityGate } from '../security/service.js';
 import { gateRecordOf } from '../security/service.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
@@ -49,11 +51,20 @@ export async function rescanPackages(
   const repos = new Map<number, RepoInfo | null>();
   const ownerNames = new Map<string, string[]>();
   for (const format of formats) {
-    const names = byEcosystem.get(format.ecosystem);
-    if (!names || names.size === 0) continue;
+    // OS advisories come from each distribution's own ecosystem (AlmaLinux, Debian, …).
+    const names = new Set([format.ecosystem, ...osvBasesFor(format.name)].flatMap((ecosystem) => [...(byEcosystem.get(ecosystem) ?? [])]));
+    if (names.size === 0) continue;
     const list = [...names];
     for (let start = 0; start < list.length; start += 500) {
       const rows = await deps.domain.packages.versionsNamed(format.name, list.slice(start, start + 500));
+      // OS advisories name source packages: `openssl` covers the binaries `libssl3` and `openssl-libs`.
+      if (osvBasesFor(format.name).length > 0 && start === 0) {
+        const named = new Set(rows.map((row) => `${row.repo_id}\0${row.name}\0${row.version}`));
+        for (const row of await deps.domain.packages.versionsOfFormat(format.name)) {
+          const source = sourceNameOf(format.name, row.metadata);
+          if (source !== undefined && names.has(source) && !named.has(`${row.repo_id}\0${row.name}\0${row.version}`)) rows.push(row);
+        }
+      }
       for (const row of rows) {
         if (options.signal?.aborted) return tally;
         if (options.repoIds && !options.repoIds.includes(row.repo_id)) continue;
@@ -67,7 +78,8 @@ export async function rescanPackages(
         let inspected;
         try {
           if (row.size > MAX_RESCAN_BYTES) throw new Error('too large to rescan in memory');
-          inspected = await format.inspect(await deps.blobs.read(row.sha256), row.filename);
+          const dist = distOf(row.metadata);
+          inspected = await format.inspect(await deps.blobs.read(row.sha256), row.filename, dist === undefined ? undefined : { distribution: dist });
         } catch {
           tally.failed++;
           continue;
@@ -105,6 +117,29 @@ export async function rescanPackages(
     }
   }
   return tally;
+}
+
+function metadataOf(stored: unknown): Record<string, unknown> {
+  try {
+    const value: unknown = typeof stored === 'string' ? JSON.parse(stored) : stored;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The distribution a stored OS package was published to (its first listing). */
+function distOf(metadata: string): string | undefined {
+  const dist = metadataOf(metadata).dist;
+  return typeof dist === 'string' ? dist : undefined;
+}
+
+/** The source package of a stored OS package version, from what its format recorded at upload. */
+function sourceNameOf(format: string, metadata: string): string | undefined {
+  const stored = metadataOf(metadata);
+  if (format === 'debian' && typeof stored.control === 'object' && stored.control !== null) return debianSource(stored.control as Record<string, unknown>)?.name;
+  if (format === 'rpm' && typeof stored.sourceRpm === 'string') return parseSourceRpm(stored.sourceRpm)?.name;
+  return undefined;
 }
 
 /** Every stored package of every repository (or of some), as rescan keys. */

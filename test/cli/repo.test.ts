@@ -60,7 +60,11 @@ test('repo show names the registry URL from --url, else the config', async () =>
   const repo = JSON.parse(shown.stdout) as { visibility: string; description: string; registries: Record<string, string> };
   assert.equal(repo.visibility, 'public');
   assert.equal(repo.description, 'web team packages');
-  assert.deepEqual(repo.registries, { npm: 'http://127.0.0.1:8080/acme/web/npm/', debian: 'http://127.0.0.1:8080/acme/web/debian/' });
+  assert.deepEqual(repo.registries, {
+    npm: 'http://127.0.0.1:8080/acme/web/npm/',
+    debian: 'http://127.0.0.1:8080/acme/web/debian/',
+    rpm: 'http://127.0.0.1:8080/acme/web/rpm/',
+  });
 
   const withUrl = await cli.run(['repo', 'show', 'acme/web', '--url', 'https://packages.example.com/']);
   assert.match(withUrl.stdout, /^npm registry +https:\/\/packages\.example\.com\/acme\/web\/npm\/$/m);

@@ -13,8 +13,8 @@ export const debianFormat: Format = {
   claims(filename, head) {
     return /\.deb$/i.test(filename) && head.subarray(0, 8).toString('latin1') === '!<arch>\n';
   },
-  async inspect(data) {
-    const { name, version, filename, manifest, view } = await inspectDeb(data);
+  async inspect(data, _filename, target) {
+    const { name, version, filename, manifest, view } = await inspectDeb(data, target?.distribution);
     return { name, version, filename, manifest, view };
   },
   upload: (ctx, input) => ingestDeb(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),

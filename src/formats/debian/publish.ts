@@ -21,14 +21,23 @@ export function versionKey(version: string, arch: string): string {
   return `${version}_${arch}`;
 }
 
-/** Opens a .deb and derives what it is from its own control file. */
-export async function inspectDeb(data: Buffer): Promise<InspectedArtifact & { arch: string; contents: Awaited<ReturnType<typeof parseDeb>> }> {
+/**
+ * Opens a .deb and derives what it is from its own control file. The manifest is what the gate
+ * reads: the control fields, the distribution (which OS advisories apply) and the file list with
+ * owners and types, which the content view does not carry.
+ */
+export async function inspectDeb(data: Buffer, dist?: string): Promise<InspectedArtifact & { arch: string; contents: Awaited<ReturnType<typeof parseDeb>> }> {
   const contents = await parseDeb(data, {}, { view: true });
   const control = contents.control;
   const name = control.get('Package') as string;
   const version = control.get('Version') as string;
   const arch = control.get('Architecture') as string;
-  return { name, version, arch, filename: debFilename(name, version, arch), manifest: control.toObject(), view: contents.view as ContentView, contents };
+  const manifest = {
+    ...control.toObject(),
+    ...(dist === undefined ? {} : { dist }),
+    files: contents.files.map((f) => ({ path: f.path, type: f.type, uid: f.uid, uname: f.uname, mode: f.mode })),
+  };
+  return { name, version, arch, filename: debFilename(name, version, arch), manifest, view: contents.view as ContentView, contents };
 }
 
 function placeOf(target: UploadTarget | undefined): { dist: string; component: string } {
@@ -54,7 +63,7 @@ function placeOf(target: UploadTarget | undefined): { dist: string; component: s
  */
 export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<UploadResult> {
   const { dist, component } = placeOf(input.target);
-  const inspected = await inspectDeb(input.data);
+  const inspected = await inspectDeb(input.data, dist);
   const { name, version, arch, filename, contents } = inspected;
   const key = versionKey(version, arch);
   const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
@@ -76,9 +85,7 @@ export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; act
   }
 
   const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
-  // Owners and device nodes are not in the content view; the gate reads them from the file list.
-  const gateManifest = { ...inspected.manifest, files: contents.files.map((f) => ({ path: f.path, type: f.type, uid: f.uid, uname: f.uname, mode: f.mode })) };
-  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest: gateManifest };
+  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest: inspected.manifest };
   const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: inspected.view });
   if (verdict.action === 'block') {
     await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);

@@ -15,8 +15,8 @@ export const rpmFormat: Format = {
   claims(filename, head) {
     return /\.rpm$/i.test(filename) && head.subarray(0, 4).equals(LEAD_MAGIC);
   },
-  async inspect(data) {
-    const { name, version, filename, manifest, view } = await inspectRpm(data);
+  async inspect(data, _filename, target) {
+    const { name, version, filename, manifest, view } = await inspectRpm(data, target?.distribution);
     return { name, version, filename, manifest, view };
   },
   upload: (ctx, input) => ingestRpm(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),

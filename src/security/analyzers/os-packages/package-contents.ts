@@ -58,14 +58,16 @@ export interface PayloadOwner {
   uid?: number;
   uname?: string;
   mode?: number;
+  /** RPM `%ghost`: owned by the package but not created from the payload. */
+  ghost?: boolean;
 }
 
 const PAYLOAD_TYPES: ReadonlySet<string> = new Set(['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo']);
 
 /**
- * `manifest.files: [{ path, type?, uid?, uname?, mode? }]`, the shape of parseDeb's `files`
- * (absolute or view-relative paths both accepted). Absent, owners are unknown and device nodes
- * cannot be seen; malformed items are skipped.
+ * `manifest.files: [{ path, type?, uid?, uname?, mode?, ghost? }]`, the shape of parseDeb's
+ * `files` and of rpmGateManifest's (absolute or view-relative paths both accepted). Absent,
+ * owners are unknown and device nodes cannot be seen; malformed items are skipped.
  */
 export function payloadOwners(artifact: ArtifactInfo): Map<string, PayloadOwner> {
   const owners = new Map<string, PayloadOwner>();
@@ -73,13 +75,14 @@ export function payloadOwners(artifact: ArtifactInfo): Map<string, PayloadOwner>
   if (!Array.isArray(list)) return owners;
   for (const item of list) {
     if (typeof item !== 'object' || item === null) continue;
-    const { path, type, uid, uname, mode } = item as Record<string, unknown>;
+    const { path, type, uid, uname, mode, ghost } = item as Record<string, unknown>;
     if (typeof path !== 'string' || path.length > 4096) continue;
     const owner: PayloadOwner = {};
     if (typeof type === 'string' && PAYLOAD_TYPES.has(type)) owner.type = type as PayloadType;
     if (typeof uid === 'number' && Number.isInteger(uid)) owner.uid = uid;
     if (typeof uname === 'string') owner.uname = uname.slice(0, 64);
     if (typeof mode === 'number' && Number.isInteger(mode)) owner.mode = mode & 0o7777;
+    if (ghost === true) owner.ghost = true;
     owners.set(path.replace(/^\/+/, ''), owner);
   }
   return owners;

@@ -45,7 +45,7 @@ export function inspectPayload(view: ContentView, scope: PayloadScope): PayloadH
     if (entry.type === 'file' || entry.type === 'symlink' || entry.type === 'link') checkLocation(view, entry, scope, hits);
   }
   for (const [path, owner] of scope.owners) {
-    if (owner.type !== 'char' && owner.type !== 'block') continue;
+    if ((owner.type !== 'char' && owner.type !== 'block') || owner.ghost === true) continue;
     hits.push({
       file: path,
       rule: 'device-node',

@@ -17,6 +17,9 @@ export interface Scriptlet {
   binary: boolean;
   /** The program that runs it when the format states one (RPM `-p <interpreter>`); else the shebang decides. */
   interpreter?: string;
+  /** Set when `body` holds only the start of the script; `size` is the whole length when known. */
+  truncated?: boolean;
+  size?: number;
 }
 
 export type ScriptletSource = (view: ContentView, artifact: ArtifactInfo) => Scriptlet[];
@@ -42,8 +45,10 @@ const MAX_MANIFEST_SCRIPTLETS = 64;
 const MAX_SCRIPTLET_CHARS = 1024 * 1024;
 
 /**
- * `manifest.scriptlets: [{ name, body, interpreter?, file? }]`, the contract for formats whose
- * scriptlets are not files of the view (RPM `%pre`, `%post`, `%triggerin`, …).
+ * `manifest.scriptlets: [{ name, body, interpreter?, file?, truncated?, size? }]`, the contract for
+ * formats whose scriptlets are not files of the view (RPM `%pre`, `%post`, `%triggerin`, …). A
+ * format that cuts a long body says so with `truncated: true` and the full length in `size`; a
+ * body longer than the limit here counts as cut too, so padding cannot hide the rest of a script.
  */
 export const manifestScriptlets: ScriptletSource = (_view, artifact) => {
   const list = artifact.manifest.scriptlets;
@@ -51,7 +56,7 @@ export const manifestScriptlets: ScriptletSource = (_view, artifact) => {
   const found: Scriptlet[] = [];
   for (const item of list.slice(0, MAX_MANIFEST_SCRIPTLETS)) {
     if (typeof item !== 'object' || item === null) continue;
-    const { name, body, interpreter, file } = item as Record<string, unknown>;
+    const { name, body, interpreter, file, truncated, size } = item as Record<string, unknown>;
     if (typeof name !== 'string' || typeof body !== 'string' || name === '' || name.length > 100) continue;
     const scriptlet: Scriptlet = {
       name,
@@ -60,6 +65,10 @@ export const manifestScriptlets: ScriptletSource = (_view, artifact) => {
       binary: false,
     };
     if (typeof interpreter === 'string' && interpreter !== '') scriptlet.interpreter = interpreter.slice(0, 200);
+    if (body.length > MAX_SCRIPTLET_CHARS || truncated === true) {
+      scriptlet.truncated = true;
+      scriptlet.size = Math.max(body.length, typeof size === 'number' && Number.isSafeInteger(size) ? size : 0);
+    }
     found.push(scriptlet);
   }
   return found;

@@ -1,4 +1,5 @@
-import type { AdvisoryMatch, Analyzer, AnalyzerFinding, ContentView } from '../../types.js';
+import { debianSource, osvEcosystemsFor } from '../../os-ecosystems.js';
+import type { AdvisoryMatch, AnalysisContext, Analyzer, AnalyzerFinding, ArtifactInfo, ContentView } from '../../types.js';
 
 const MAX_SHRINKWRAP_BYTES = 8 * 1024 * 1024;
 /** Pinned dependencies checked per artifact; a bigger tree is checked up to this many. */
@@ -9,7 +10,7 @@ function describe(match: AdvisoryMatch): string {
   return `${match.id}${aliases.length > 0 ? ` (${aliases.join(', ')})` : ''}`;
 }
 
-function advisoryFinding(match: AdvisoryMatch, subject: string, via?: { file: string; path: string }): AnalyzerFinding {
+function advisoryFinding(match: AdvisoryMatch, subject: string, via?: { file: string; path: string }, where?: OsLookup): AnalyzerFinding {
   const fix = match.fixed.length > 0 ? `; fixed in ${match.fixed.join(', ')}` : '';
   const finding: AnalyzerFinding = match.malicious
     ? {
@@ -25,6 +26,7 @@ function advisoryFinding(match: AdvisoryMatch, subject: string, via?: { file: st
         message: `${subject} is affected by ${describe(match)}: ${match.summary} (affected ${match.affectedRanges || 'all versions'}${fix})`,
       };
   finding.details = { advisory: match.id, aliases: match.aliases, affected: match.affectedRanges, fixed: match.fixed, ...(match.url ? { url: match.url } : {}) };
+  if (where) finding.details = { ...finding.details, ecosystem: where.ecosystem, package: where.name, version: where.version };
   if (via) finding.location = { file: via.file };
   return finding;
 }
@@ -73,18 +75,96 @@ function pinnedDependencies(view: ContentView): { name: string; version: string;
   return [...pinned.values()];
 }
 
+/** Formats whose advisories are scoped to a distribution release and name source packages. */
+const OS_FORMATS: ReadonlySet<string> = new Set(['debian', 'rpm']);
+/** Manifest values are the uploader's: longer ones are no real package name or version. */
+const MAX_NAME = 200;
+const MAX_VERSION = 256;
+
+/** One advisory look-up for an OS package: a package name and version in one OSV ecosystem. */
+interface OsLookup {
+  ecosystem: string;
+  name: string;
+  version: string;
+}
+
+const text = (value: unknown, max: number): string | undefined => (typeof value === 'string' && value !== '' && value.length <= max ? value : undefined);
+
+/**
+ * What to look up for an OS package. OSV's Debian and Ubuntu records name the source package
+ * and its version (a binary's `Source: src (version)`); RPM-family records name the source
+ * package (AlmaLinux, Rocky, SUSE) or a binary one (Red Hat), so both are looked up. Each in
+ * every OSV ecosystem of the distribution the package is published in (`manifest.dist`).
+ */
+function osLookups(artifact: ArtifactInfo): { lookups: OsLookup[]; subject: string; dist: string | undefined; ecosystems: string[] } {
+  const manifest = artifact.manifest;
+  const dist = text(manifest.dist, 100);
+  const ecosystems = dist === undefined ? [] : osvEcosystemsFor(artifact.format, dist);
+  const wanted: { name: string; version: string }[] = [];
+  let subject = `${artifact.name} ${artifact.version}`;
+  if (artifact.format === 'debian') {
+    const source = debianSource(manifest) ?? { name: artifact.name, version: artifact.version };
+    if (source.name.length <= MAX_NAME && source.version.length <= MAX_VERSION) wanted.push(source);
+    if (source.name !== artifact.name || source.version !== artifact.version) subject += ` (source ${source.name} ${source.version})`;
+  } else {
+    wanted.push({ name: artifact.name, version: artifact.version });
+    const name = text(manifest.source, MAX_NAME);
+    const version = text(manifest.sourceVersion, MAX_VERSION);
+    if (name !== undefined && version !== undefined && (name !== artifact.name || version !== artifact.version)) {
+      wanted.push({ name, version });
+      subject += ` (source ${name} ${version})`;
+    }
+  }
+  const lookups = ecosystems.flatMap((ecosystem) => wanted.map((w) => ({ ecosystem, ...w })));
+  return { lookups, subject, dist, ecosystems };
+}
+
+async function osPackageFindings(ctx: AnalysisContext): Promise<AnalyzerFinding[]> {
+  const { lookups, subject, dist, ecosystems } = osLookups(ctx.artifact);
+  if (ecosystems.length === 0) {
+    // Held against no release's records rather than every release's: another release's fixes would mislead.
+    return [
+      {
+        rule: 'vulns/os-release-unknown',
+        severity: 'info',
+        confidence: 'high',
+        message:
+          dist === undefined
+            ? `${subject} was not checked against OS advisories: the distribution it is published in is unknown.`
+            : `${subject} was not checked against OS advisories: the distribution ${JSON.stringify(dist)} has no OSV ecosystem.`,
+        details: { dist: dist ?? null },
+      },
+    ];
+  }
+  const findings: AnalyzerFinding[] = [];
+  const seen = new Set<string>();
+  for (const lookup of lookups) {
+    ctx.checkDeadline();
+    for (const match of await ctx.advisories.affecting(lookup.ecosystem, lookup.name, lookup.version)) {
+      // One advisory can name the binary and the source, or several releases' ecosystems of one dist.
+      if (seen.has(match.id)) continue;
+      seen.add(match.id);
+      findings.push(advisoryFinding(match, subject, undefined, lookup));
+    }
+  }
+  return findings;
+}
+
 /**
  * Known vulnerabilities and known malware from the advisory database: the artifact itself, and
- * for npm the dependencies pinned by a bundled npm-shrinkwrap.json. Not cacheable: the answer
+ * for npm the dependencies pinned by a bundled npm-shrinkwrap.json; OS packages by their source
+ * package in their distribution's release (see os-ecosystems.ts). Not cacheable: the answer
  * changes whenever advisories do (rescans rely on that).
  */
 export const vulnsAnalyzer: Analyzer = {
   id: 'vulns',
-  version: 1,
+  // 2: OS packages matched by source package and release.
+  version: 2,
   cacheable: false,
   appliesTo: () => true,
   async analyze(view, ctx) {
     const { artifact } = ctx;
+    if (OS_FORMATS.has(artifact.format)) return osPackageFindings(ctx);
     const findings: AnalyzerFinding[] = [];
     for (const match of await ctx.advisories.affecting(artifact.ecosystem, artifact.name, artifact.version)) {
       findings.push(advisoryFinding(match, `${artifact.name}@${artifact.version}`));
