@@ -34,7 +34,8 @@ const MAX_TEXT = 1000;
 
 /** Order and names of rpm's own scriptlets (rpm's `%pretrans` … `%posttrans`). */
 const SCRIPT_KINDS = ['pretrans', 'pre', 'post', 'preun', 'postun', 'posttrans'] as const;
-const TRIGGER_NAMES: Readonly<Record<RpmTrigger['event'], string>> = { prein: '%triggerprein', in: '%triggerin', un: '%triggerun', postun: '%triggerpostun' };
+const TRIGGER_NAMES: Readonly<Record<RpmTrigger['event'], string>> = { prein: 'triggerprein', in: 'triggerin', un: 'triggerun', postun: 'triggerpostun' };
+const TRIGGER_SCOPES: Readonly<Record<RpmTrigger['scope'], string>> = { package: '', file: 'file', 'transaction-file': 'transfile' };
 const COMPARISON_TEXT: Readonly<Record<string, string>> = { EQ: '=', LT: '<', GT: '>', LE: '<=', GE: '>=' };
 
 type FileType = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
@@ -132,7 +133,7 @@ function gateScriptlets(pkg: RpmPackage): GateScriptlet[] {
     if (script !== undefined) found.push({ name: `%${kind}`, file: `SCRIPTLETS/%${kind}`, script });
   }
   pkg.triggers.forEach((trigger, index) => {
-    const kind = TRIGGER_NAMES[trigger.event];
+    const kind = `%${TRIGGER_SCOPES[trigger.scope]}${TRIGGER_NAMES[trigger.event]}`;
     const conditions = trigger.conditions.map(dependencyText).join(', ');
     found.push({ name: fitName(`${kind} -- ${conditions}`), file: `SCRIPTLETS/${kind}-${index + 1}`, script: trigger });
   });

@@ -43,8 +43,10 @@ export interface RpmScript {
 export type TriggerEvent = 'prein' | 'in' | 'un' | 'postun';
 
 export interface RpmTrigger {
+  /** `package`: %trigger*; `file`: %filetrigger*; `transaction-file`: %transfiletrigger*. */
+  scope: 'package' | 'file' | 'transaction-file';
   event: TriggerEvent;
-  /** The packages whose install/erase fires the script. */
+  /** The packages (for file triggers, the path prefixes) whose install/erase fires the script. */
   conditions: RpmDependency[];
   body: string;
   program: string | null;
@@ -194,7 +196,7 @@ export function parseRpm(data: Buffer, limits: Partial<RpmLimits> = {}): RpmPack
       postun: script(header, Tag.POSTUN, Tag.POSTUNPROG),
       posttrans: script(header, Tag.POSTTRANS, Tag.POSTTRANSPROG),
     },
-    triggers: triggers(header),
+    triggers: [...triggers(header, 'package'), ...triggers(header, 'file'), ...triggers(header, 'transaction-file')],
     changelog: changelog(header, limits.maxChangelogEntries ?? DEFAULT_CHANGELOG_ENTRIES),
     payload: {
       format: header.string(Tag.PAYLOADFORMAT) ?? 'cpio',
@@ -403,23 +405,40 @@ function triggerEvent(flags: number): TriggerEvent | undefined {
   return undefined;
 }
 
-function triggers(header: RpmHeader): RpmTrigger[] {
-  const bodies = header.strings(Tag.TRIGGERSCRIPTS) ?? [];
-  const programs = header.strings(Tag.TRIGGERSCRIPTPROG);
-  sameLength('TRIGGERSCRIPTS', bodies.length, programs, 'TRIGGERSCRIPTPROG');
-  const names = header.strings(Tag.TRIGGERNAME) ?? [];
-  const flags = header.numbers(Tag.TRIGGERFLAGS);
-  const versions = header.strings(Tag.TRIGGERVERSION);
-  const indexes = header.numbers(Tag.TRIGGERINDEX);
-  sameLength('TRIGGERNAME', names.length, flags, 'TRIGGERFLAGS');
-  sameLength('TRIGGERNAME', names.length, versions, 'TRIGGERVERSION');
-  sameLength('TRIGGERNAME', names.length, indexes ?? [], 'TRIGGERINDEX');
-  const result: RpmTrigger[] = bodies.map((body, i) => ({ event: 'in', conditions: [], body, program: programs?.[i] ?? null }));
+const TRIGGER_TAGS = {
+  package: { prefix: 'TRIGGER', scripts: Tag.TRIGGERSCRIPTS, programs: Tag.TRIGGERSCRIPTPROG, names: Tag.TRIGGERNAME, flags: Tag.TRIGGERFLAGS, versions: Tag.TRIGGERVERSION, indexes: Tag.TRIGGERINDEX },
+  file: { prefix: 'FILETRIGGER', scripts: Tag.FILETRIGGERSCRIPTS, programs: Tag.FILETRIGGERSCRIPTPROG, names: Tag.FILETRIGGERNAME, flags: Tag.FILETRIGGERFLAGS, versions: Tag.FILETRIGGERVERSION, indexes: Tag.FILETRIGGERINDEX },
+  'transaction-file': {
+    prefix: 'TRANSFILETRIGGER',
+    scripts: Tag.TRANSFILETRIGGERSCRIPTS,
+    programs: Tag.TRANSFILETRIGGERSCRIPTPROG,
+    names: Tag.TRANSFILETRIGGERNAME,
+    flags: Tag.TRANSFILETRIGGERFLAGS,
+    versions: Tag.TRANSFILETRIGGERVERSION,
+    indexes: Tag.TRANSFILETRIGGERINDEX,
+  },
+} as const;
+
+/** Trigger scripts and what fires them; file triggers are laid out like package triggers. */
+function triggers(header: RpmHeader, scope: RpmTrigger['scope']): RpmTrigger[] {
+  const tags = TRIGGER_TAGS[scope];
+  const label = (what: string) => `${tags.prefix}${what}`;
+  const bodies = header.strings(tags.scripts) ?? [];
+  const programs = header.strings(tags.programs);
+  sameLength(label('SCRIPTS'), bodies.length, programs, label('SCRIPTPROG'));
+  const names = header.strings(tags.names) ?? [];
+  const flags = header.numbers(tags.flags);
+  const versions = header.strings(tags.versions);
+  const indexes = header.numbers(tags.indexes);
+  sameLength(label('NAME'), names.length, flags, label('FLAGS'));
+  sameLength(label('NAME'), names.length, versions, label('VERSION'));
+  sameLength(label('NAME'), names.length, indexes ?? [], label('INDEX'));
+  const result: RpmTrigger[] = bodies.map((body, i) => ({ scope, event: 'in', conditions: [], body, program: programs?.[i] ?? null }));
   names.forEach((name, i) => {
     const index = indexes?.[i] ?? -1;
     const trigger = result[index];
     if (trigger === undefined) {
-      throw new StockadeError('INVALID_ARCHIVE', [`trigger on ${quoteValue(name)} points to script ${index}, past TRIGGERSCRIPTS`]);
+      throw new StockadeError('INVALID_ARCHIVE', [`trigger on ${quoteValue(name)} points to script ${index}, past ${label('SCRIPTS')}`]);
     }
     const raw = flags?.[i] ?? 0;
     const event = triggerEvent(raw);

@@ -27,8 +27,18 @@ export interface FixtureFile {
 export type FixtureScript = string | { body: string; program: string };
 
 export interface FixtureTrigger {
-  kind: 'triggerprein' | 'triggerin' | 'triggerun' | 'triggerpostun';
-  /** The condition after `--`, e.g. `bash >= 3.0`. */
+  kind:
+    | 'triggerprein'
+    | 'triggerin'
+    | 'triggerun'
+    | 'triggerpostun'
+    | 'filetriggerin'
+    | 'filetriggerun'
+    | 'filetriggerpostun'
+    | 'transfiletriggerin'
+    | 'transfiletriggerun'
+    | 'transfiletriggerpostun';
+  /** The condition after `--`, e.g. `bash >= 3.0`, or path prefixes for file triggers. */
   on: string;
   body: string;
   program?: string;

