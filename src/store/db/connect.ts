@@ -22,6 +22,32 @@ export interface DatabaseHandle {
 // int8 (counts, sizes, revisions) as JavaScript numbers rather than strings, like SQLite gives them.
 pg.types.setTypeParser(20, (value: string) => Number(value));
 
+/** Compiled statements kept per SQL text; the server runs the same few hundred over and over. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * better-sqlite3 compiles the SQL on every prepare(), which Kysely calls for every query. Its
+ * statements are reusable (they run synchronously, and nothing here streams rows), so each SQL
+ * text is compiled once, least recently used ones dropped beyond the cache size.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (statement) {
+        statements.delete(sql);
+      } else {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+  };
+}
+
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(config: Config['database']): Promise<DatabaseHandle> {
   if (config.dialect === 'sqlite') {
@@ -31,7 +57,7 @@ export async function openDatabase(config: Config['database']): Promise<Database
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     await migrate(db as Kysely<unknown>, 'sqlite');
     return { db, dialect: 'sqlite', pgPool: null, sqlite, close: () => db.destroy() };
   }
