@@ -30,7 +30,7 @@ export async function scanOffline(input: OfflineScanInput, options: OfflineScanO
   };
   const report = await scanArtifact(
     input.view,
-    { artifact, advisories: options.advisories, popular: options.popular, ownerNames: new Set() },
+    { artifact, advisories: options.advisories, popular: options.popular, ownerNames: async () => new Set<string>() },
     { analyzers: options.analyzers, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
   );
   const verdict = createJudge(options.policy ?? DEFAULT_POLICY)({ name: artifact.name, version: artifact.version, findings: report.findings, failures: report.failures });

@@ -49,10 +49,10 @@ export function createSecurityGate(domain: Domain, options: SecurityGateOptions)
       ownerNames?: readonly string[];
     },
   ): Promise<GateOutcome> {
-    const [{ policy, exceptions }, ownerNames] = await Promise.all([
-      policyOf(repo),
-      input.ownerNames ?? domain.packages.namesOfOwner(repo.ownerId, input.artifact.format),
-    ]);
+    const { policy, exceptions } = await policyOf(repo);
+    let ownerNames: Promise<ReadonlySet<string>> | undefined;
+    const loadOwnerNames = () =>
+      (ownerNames ??= Promise.resolve(input.ownerNames ?? domain.packages.namesOfOwner(repo.ownerId, input.artifact.format)).then((names) => new Set(names)));
     const report = await scanArtifact(
       input.view,
       {
@@ -60,7 +60,7 @@ export function createSecurityGate(domain: Domain, options: SecurityGateOptions)
         ...(input.claims ? { claims: input.claims } : {}),
         advisories: options.advisories,
         popular: options.popular,
-        ownerNames: new Set(ownerNames),
+        ownerNames: loadOwnerNames,
       },
       {
         analyzers,

@@ -130,8 +130,11 @@ export interface AnalysisContext {
   claims?: ArtifactClaims;
   advisories: AdvisoryLookup;
   popular: PopularNames;
-  /** Names the same owner already publishes in this ecosystem (typosquat exemptions). */
-  ownerNames: ReadonlySet<string>;
+  /**
+   * Names the same owner already publishes in this ecosystem (typosquat exemptions). Loaded on
+   * first call only: most artifacts resemble no popular name and never need the list.
+   */
+  ownerNames(): Promise<ReadonlySet<string>>;
   /**
    * Throws once the analyzer's time budget is spent. CPU-bound analyzers call it between files
    * (and inside long loops) so a pathological input ends as a recorded timeout, not a stall.

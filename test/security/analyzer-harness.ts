@@ -45,7 +45,7 @@ export function contextFor(view: ContentView, options: ContextOptions = {}): Ana
     artifact,
     advisories,
     popular: { list: (ecosystem) => options.popular?.[ecosystem] ?? [] },
-    ownerNames: new Set(options.ownerNames ?? []),
+    ownerNames: async () => new Set(options.ownerNames ?? []),
     checkDeadline: () => {},
   };
   if (options.claims !== undefined) ctx.claims = options.claims;

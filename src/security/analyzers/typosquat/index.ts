@@ -74,14 +74,17 @@ function inEstablishedScope(index: NameIndex, name: string): boolean {
   return scope !== undefined && index.scopes.has(scope);
 }
 
-function judgeName(index: NameIndex, ctx: AnalysisContext): AnalyzerFinding[] {
+async function judgeName(index: NameIndex, ctx: AnalysisContext): Promise<AnalyzerFinding[]> {
   const { naming } = index;
   const name = ctx.artifact.name;
   // A popular package is never a squat of another; case-sensitive ecosystems compare as listed.
   if (naming.caseSensitive ? index.listedRaw.has(name) : index.listed.has(naming.normalize(name))) return [];
   if (inEstablishedScope(index, name)) return [];
-  const owned = new Set([...ctx.ownerNames].map((n) => naming.normalize(n)));
-  const matches = findLookalikes(index, name).filter((m) => !owned.has(m.target.norm) && !(naming.caseSensitive && ctx.ownerNames.has(m.target.name)));
+  const lookalikes = findLookalikes(index, name);
+  if (lookalikes.length === 0) return [];
+  const ownerNames = await ctx.ownerNames();
+  const owned = new Set([...ownerNames].map((n) => naming.normalize(n)));
+  const matches = lookalikes.filter((m) => !owned.has(m.target.norm) && !(naming.caseSensitive && ownerNames.has(m.target.name)));
   const best = matches[0];
   if (best === undefined) return [];
   const why = best.note ?? best.technique;
