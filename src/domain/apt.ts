@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../store/db/schema.js';
-import { blockRanges, blockSignatures as signaturesOf, type BlockSignatureRow } from './index-blocks.js';
+import { blockRanges, blockSignatures as signaturesOf, blocksOfPackages, type BlockSignatureRow } from './index-blocks.js';
 import { nowIso } from './time.js';
 
 export interface AptEntryInput {
@@ -14,6 +14,8 @@ export interface AptEntryInput {
 
 export interface AptIndexEntry {
   id: number;
+  /** The package's name, to find its blocks again when it changes. */
+  name: string;
   component: string;
   arch: string;
   stanza: string;
@@ -57,8 +59,13 @@ export function createApt(deps: { db: Db }) {
   }
 
   /** Which blocks of a distribution's entries hold what; see formats/block-index.ts. */
-  function blockSignatures(repoId: number, dist: string, blockSize: number): Promise<BlockSignatureRow[]> {
-    return signaturesOf(db, 'apt_entries', repoId, dist, blockSize);
+  function blockSignatures(repoId: number, dist: string, blockSize: number, blocks?: readonly number[]): Promise<BlockSignatureRow[]> {
+    return signaturesOf(db, 'apt_entries', repoId, dist, blockSize, blocks);
+  }
+
+  /** The blocks that list any version of the named packages in a distribution. */
+  function blocksOf(repoId: number, dist: string, names: readonly string[], blockSize: number): Promise<number[]> {
+    return blocksOfPackages(db, 'apt_entries', repoId, dist, names, blockSize);
   }
 
   /** The published entries of the given blocks of one distribution, in id order. */
@@ -67,14 +74,15 @@ export function createApt(deps: { db: Db }) {
     const rows = await db
       .selectFrom('apt_entries')
       .innerJoin('versions', 'versions.id', 'apt_entries.version_id')
-      .select(['apt_entries.id', 'apt_entries.component', 'apt_entries.arch', 'apt_entries.stanza', 'apt_entries.created_at'])
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select(['packages.name', 'apt_entries.id', 'apt_entries.component', 'apt_entries.arch', 'apt_entries.stanza', 'apt_entries.created_at'])
       .where('apt_entries.repo_id', '=', repoId)
       .where('apt_entries.dist', '=', dist)
       .where((eb) => eb.or(blockRanges(blocks, blockSize).map(([from, to]) => eb.and([eb('apt_entries.id', '>=', from), eb('apt_entries.id', '<', to)]))))
       .where('versions.status', '=', 'published')
       .orderBy('apt_entries.id')
       .execute();
-    return rows.map((row) => ({ id: row.id, component: row.component, arch: row.arch, stanza: row.stanza, createdAt: row.created_at }));
+    return rows.map((row) => ({ id: row.id, name: row.name, component: row.component, arch: row.arch, stanza: row.stanza, createdAt: row.created_at }));
   }
 
   /** The stored file behind a pool path of a published version, or null. */
@@ -105,7 +113,7 @@ export function createApt(deps: { db: Db }) {
     return row?.id ?? null;
   }
 
-  return { addEntry, isListed, blockSignatures, blockEntries, poolFile, versionId };
+  return { addEntry, isListed, blockSignatures, blocksOf, blockEntries, poolFile, versionId };
 }
 
 export type Apt = ReturnType<typeof createApt>;

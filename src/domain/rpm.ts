@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../store/db/schema.js';
-import { blockRanges, blockSignatures as signaturesOf, type BlockSignatureRow } from './index-blocks.js';
+import { blockRanges, blockSignatures as signaturesOf, blocksOfPackages, type BlockSignatureRow } from './index-blocks.js';
 import { nowIso } from './time.js';
 
 export interface RpmEntryInput {
@@ -15,6 +15,8 @@ export interface RpmEntryInput {
 
 export interface RpmIndexEntry {
   id: number;
+  /** The package's name, to find its blocks again when it changes. */
+  name: string;
   primaryXml: string;
   filelistsXml: string;
   otherXml: string;
@@ -49,8 +51,13 @@ export function createRpm(deps: { db: Db }) {
     return Boolean(row);
   }
 
-  function blockSignatures(repoId: number, dist: string, blockSize: number): Promise<BlockSignatureRow[]> {
-    return signaturesOf(db, 'rpm_entries', repoId, dist, blockSize);
+  function blockSignatures(repoId: number, dist: string, blockSize: number, blocks?: readonly number[]): Promise<BlockSignatureRow[]> {
+    return signaturesOf(db, 'rpm_entries', repoId, dist, blockSize, blocks);
+  }
+
+  /** The blocks that list any version of the named packages in a distribution. */
+  function blocksOf(repoId: number, dist: string, names: readonly string[], blockSize: number): Promise<number[]> {
+    return blocksOfPackages(db, 'rpm_entries', repoId, dist, names, blockSize);
   }
 
   /** The published entries of the given blocks of one distribution, in id order. */
@@ -59,14 +66,15 @@ export function createRpm(deps: { db: Db }) {
     const rows = await db
       .selectFrom('rpm_entries')
       .innerJoin('versions', 'versions.id', 'rpm_entries.version_id')
-      .select(['rpm_entries.id', 'rpm_entries.primary_xml', 'rpm_entries.filelists_xml', 'rpm_entries.other_xml'])
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select(['packages.name', 'rpm_entries.id', 'rpm_entries.primary_xml', 'rpm_entries.filelists_xml', 'rpm_entries.other_xml'])
       .where('rpm_entries.repo_id', '=', repoId)
       .where('rpm_entries.dist', '=', dist)
       .where((eb) => eb.or(blockRanges(blocks, blockSize).map(([from, to]) => eb.and([eb('rpm_entries.id', '>=', from), eb('rpm_entries.id', '<', to)]))))
       .where('versions.status', '=', 'published')
       .orderBy('rpm_entries.id')
       .execute();
-    return rows.map((row) => ({ id: row.id, primaryXml: row.primary_xml, filelistsXml: row.filelists_xml, otherXml: row.other_xml }));
+    return rows.map((row) => ({ id: row.id, name: row.name, primaryXml: row.primary_xml, filelistsXml: row.filelists_xml, otherXml: row.other_xml }));
   }
 
   /** The stored file behind a location of a published version, or null. */
@@ -84,7 +92,7 @@ export function createRpm(deps: { db: Db }) {
     return row ? { sha256: row.sha256, size: Number(row.size) } : null;
   }
 
-  return { addEntry, isListed, blockSignatures, blockEntries, packageFile };
+  return { addEntry, isListed, blockSignatures, blocksOf, blockEntries, packageFile };
 }
 
 export type Rpm = ReturnType<typeof createRpm>;

@@ -204,3 +204,85 @@ export function byBlock<T extends { id: number }>(rows: readonly T[]): Map<numbe
   }
   return blocks;
 }
+
+/** What a tracker reads from the database for one distribution. */
+export interface BlockSource<Entry> {
+  /** Signatures of every block, or of the given ones. */
+  signatures(blocks?: readonly number[]): Promise<BlockSignature[]>;
+  /** Blocks holding listings of the named packages. */
+  blocksOf(names: readonly string[]): Promise<number[]>;
+  /** Published entries of the given blocks, in id order. */
+  entries(blocks: readonly number[]): Promise<Entry[]>;
+}
+
+export interface BlockChanges<Entry> {
+  /** Blocks whose entries changed, in order. */
+  changed: number[];
+  /** For each changed block, its entries before and after. */
+  before: Map<number, Entry[]>;
+  after: Map<number, Entry[]>;
+}
+
+/**
+ * Which entries of a distribution this node knows, by block, and what changed since. After a
+ * change to named packages only their blocks are checked, so the cost of a change does not grow
+ * with the distribution; without names (first use, or a change nobody described) every block's
+ * signature is compared, which reads integers only.
+ */
+export class BlockTracker<Entry extends { id: number; name: string }> {
+  private readonly signatures = new Map<number, BlockSignature>();
+  readonly blocks = new Map<number, Entry[]>();
+  private readonly blocksByName = new Map<string, Set<number>>();
+  private loaded = false;
+
+  constructor(private readonly source: BlockSource<Entry>) {}
+
+  get isEmpty(): boolean {
+    return this.blocks.size === 0;
+  }
+
+  /** The newest listing time over all blocks. */
+  newest(): string {
+    let newest = new Date(0).toISOString();
+    for (const signature of this.signatures.values()) if (signature.newest > newest) newest = signature.newest;
+    return newest;
+  }
+
+  async update(names: ReadonlySet<string> | null): Promise<BlockChanges<Entry>> {
+    let changed: number[];
+    if (names === null || !this.loaded) {
+      const current = await this.source.signatures();
+      changed = changedBlocks(this.signatures, current);
+      this.signatures.clear();
+      for (const signature of current) this.signatures.set(signature.block, signature);
+      this.loaded = true;
+    } else {
+      const list = [...names];
+      const candidates = new Set(await this.source.blocksOf(list));
+      // Blocks this node saw the packages in: a deleted listing is no longer in the database.
+      for (const name of list) for (const block of this.blocksByName.get(name) ?? []) candidates.add(block);
+      const blocks = [...candidates].sort((a, b) => a - b);
+      const current = await this.source.signatures(blocks);
+      const known = new Map(blocks.flatMap((block) => (this.signatures.has(block) ? [[block, this.signatures.get(block) as BlockSignature] as const] : [])));
+      changed = changedBlocks(known, current);
+      for (const block of blocks) this.signatures.delete(block);
+      for (const signature of current) this.signatures.set(signature.block, signature);
+    }
+    const before = new Map<number, Entry[]>();
+    const after = new Map<number, Entry[]>(changed.map((block) => [block, []]));
+    for (const entry of await this.source.entries(changed)) after.get(Math.floor(entry.id / BLOCK_SIZE))?.push(entry);
+    for (const [block, list] of after) {
+      const old = this.blocks.get(block) ?? [];
+      before.set(block, old);
+      for (const entry of old) this.blocksByName.get(entry.name)?.delete(block);
+      for (const entry of list) {
+        let set = this.blocksByName.get(entry.name);
+        if (!set) this.blocksByName.set(entry.name, (set = new Set()));
+        set.add(block);
+      }
+      if (list.length === 0) this.blocks.delete(block);
+      else this.blocks.set(block, list);
+    }
+    return { changed, before, after };
+  }
+}

@@ -4,20 +4,28 @@
  * hash for clients that read an older Release or repomd.xml.
  */
 
-/** How long a node trusts its indexes without asking the database, when no change was announced. */
-const MAX_UNCHECKED_MS = 2_000;
+/**
+ * How long a node trusts its indexes without comparing every block with the database, when no
+ * change was announced: the net under lost notifications, not the way changes arrive.
+ */
+const MAX_UNCHECKED_MS = 30_000;
 /** Earlier index files kept by hash per node. */
 const RETAINED_FILES = 64;
 
 export interface Refreshable<Snapshot> {
-  /** Brings the state up to date with the database and returns its snapshot. */
-  refresh(): Promise<Snapshot>;
+  /**
+   * Brings the state up to date with the database and returns its snapshot: only what concerns
+   * the named packages, or everything when `names` is null.
+   */
+  refresh(names: ReadonlySet<string> | null): Promise<Snapshot>;
 }
 
 class Entry<Snapshot> {
   snapshot: Snapshot | null = null;
   pending: Promise<Snapshot> | null = null;
   dirty = true;
+  /** Packages announced as changed since the last refresh; null when unknown (check everything). */
+  changedNames: Set<string> | null = null;
   checkedAt = 0;
   constructor(readonly state: Refreshable<Snapshot>) {}
 }
@@ -28,9 +36,19 @@ export class IndexCache<Snapshot> {
 
   constructor(private readonly filesOf: (snapshot: Snapshot) => Iterable<[string, () => Buffer]>) {}
 
-  /** A change was announced: every state asks the database on its next use. */
-  markDirty(prefix = ''): void {
-    for (const [key, entry] of this.entries) if (key.startsWith(prefix)) entry.dirty = true;
+  /**
+   * A change was announced: the states under `prefix` ask the database on their next use, about
+   * the named package only when the announcement named one.
+   */
+  markDirty(prefix = '', name?: string): void {
+    for (const [key, entry] of this.entries) {
+      if (!key.startsWith(prefix)) continue;
+      if (name === undefined) entry.changedNames = null;
+      else if (!entry.dirty) entry.changedNames = new Set([name]);
+      // Already waiting: add the name, unless everything is to be checked anyway.
+      else entry.changedNames?.add(name);
+      entry.dirty = true;
+    }
   }
 
   /** Forgets the states under `prefix` (a repository deleted or its key rotated). */
@@ -51,16 +69,19 @@ export class IndexCache<Snapshot> {
       await entry.pending.catch(() => undefined);
       return this.current(key, create);
     }
-    const stale = entry.dirty || Date.now() - entry.checkedAt > MAX_UNCHECKED_MS;
-    if (entry.snapshot && !stale) return entry.snapshot;
+    const old = Date.now() - entry.checkedAt > MAX_UNCHECKED_MS;
+    if (entry.snapshot && !entry.dirty && !old) return entry.snapshot;
     const target = entry;
+    // The first refresh and the periodic one compare everything; others only what was announced.
+    const names = target.snapshot === null || old ? null : target.changedNames;
     target.dirty = false;
+    target.changedNames = null;
     const startedAt = Date.now();
-    const pending = target.state.refresh().then(
+    const pending = target.state.refresh(names).then(
       (snapshot) => {
         if (target.snapshot && target.snapshot !== snapshot) this.retain(target.snapshot);
         target.snapshot = snapshot;
-        target.checkedAt = startedAt;
+        if (names === null) target.checkedAt = startedAt;
         target.pending = null;
         return snapshot;
       },

@@ -2,7 +2,7 @@ import type { Domain } from '../../domain/index.js';
 import type { AptIndexEntry } from '../../domain/apt.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
-import { BLOCK_SIZE, BlockDocument, type BlockSignature, changedBlocks, type IndexSnapshot } from '../block-index.js';
+import { BLOCK_SIZE, BlockDocument, BlockTracker, type IndexSnapshot } from '../block-index.js';
 import type { Refreshable } from '../index-cache.js';
 import { type IndexFile, releaseText } from './apt-index.js';
 
@@ -34,12 +34,12 @@ class Tally {
 
 /**
  * One distribution's APT indexes on this node, kept up to date block by block: a refresh asks
- * the database which blocks changed, reads only those entries, and recompresses and rehashes
- * only from the first changed block on. Release is rendered and signed again on every change.
+ * the database which blocks changed (only those of the changed packages, when it knows them),
+ * reads only those entries, and recompresses and rehashes only from the first changed block on.
+ * Release is rendered and signed again on every change.
  */
 export class AptDistIndex implements Refreshable<DistSnapshot> {
-  private readonly signatures = new Map<number, BlockSignature>();
-  private readonly blocks = new Map<number, AptIndexEntry[]>();
+  private readonly tracker: BlockTracker<AptIndexEntry>;
   private readonly documents = new Map<string, BlockDocument>();
   private readonly archs = new Tally();
   private readonly components = new Tally();
@@ -49,26 +49,23 @@ export class AptDistIndex implements Refreshable<DistSnapshot> {
     private readonly domain: Domain,
     private readonly repo: RepoInfo,
     private readonly dist: string,
-  ) {}
+  ) {
+    const { apt } = domain;
+    this.tracker = new BlockTracker<AptIndexEntry>({
+      signatures: (blocks) => apt.blockSignatures(repo.id, dist, BLOCK_SIZE, blocks),
+      blocksOf: (names) => apt.blocksOf(repo.id, dist, names, BLOCK_SIZE),
+      entries: (blocks) => apt.blockEntries(repo.id, dist, blocks, BLOCK_SIZE),
+    });
+  }
 
-  async refresh(): Promise<DistSnapshot> {
-    const { apt } = this.domain;
-    const signatures = await apt.blockSignatures(this.repo.id, this.dist, BLOCK_SIZE);
-    if (signatures.length === 0) throw new StockadeError('NOT_FOUND', [`distribution ${this.dist}`]);
-    const changed = changedBlocks(this.signatures, signatures);
+  async refresh(names: ReadonlySet<string> | null): Promise<DistSnapshot> {
+    const { changed, before, after } = await this.tracker.update(names);
+    if (this.tracker.isEmpty) throw new StockadeError('NOT_FOUND', [`distribution ${this.dist}`]);
     if (changed.length === 0 && this.snapshot) return this.snapshot;
-
-    const entries = await apt.blockEntries(this.repo.id, this.dist, changed, BLOCK_SIZE);
-    const fresh = new Map<number, AptIndexEntry[]>(changed.map((block) => [block, []]));
-    for (const entry of entries) fresh.get(Math.floor(entry.id / BLOCK_SIZE))?.push(entry);
-    for (const [block, list] of fresh) {
-      for (const old of this.blocks.get(block) ?? []) this.count(old, -1);
-      for (const entry of list) this.count(entry, 1);
-      if (list.length === 0) this.blocks.delete(block);
-      else this.blocks.set(block, list);
+    for (const block of changed) {
+      for (const old of before.get(block) ?? []) this.count(old, -1);
+      for (const entry of after.get(block) ?? []) this.count(entry, 1);
     }
-    this.signatures.clear();
-    for (const signature of signatures) this.signatures.set(signature.block, signature);
 
     const archs = [...new Set([...DEFAULT_ARCHITECTURES, ...this.archs.keys().filter((arch) => arch !== 'all')])].sort();
     const components = [...new Set([DEFAULT_COMPONENT, ...this.components.keys()])].sort();
@@ -79,15 +76,15 @@ export class AptDistIndex implements Refreshable<DistSnapshot> {
       const arch = binary.slice('binary-'.length);
       let document = this.documents.get(path);
       // A new index gets every block; an existing one only the changed blocks.
-      const blocks = document ? changed : [...this.blocks.keys()];
+      const blocks = document ? changed : [...this.tracker.blocks.keys()];
       if (!document) this.documents.set(path, (document = new BlockDocument()));
       for (const block of blocks) {
-        const stanzas = (this.blocks.get(block) ?? []).filter((e) => e.component === component && (e.arch === arch || e.arch === 'all'));
+        const stanzas = (this.tracker.blocks.get(block) ?? []).filter((e) => e.component === component && (e.arch === arch || e.arch === 'all'));
         document.setBlock(block, Buffer.from(stanzas.map((e) => `${e.stanza}\n`).join('')));
       }
     }
 
-    this.snapshot = await this.render(archs, components, signatures);
+    this.snapshot = await this.render(archs, components);
     return this.snapshot;
   }
 
@@ -96,7 +93,7 @@ export class AptDistIndex implements Refreshable<DistSnapshot> {
     this.components.add(entry.component, delta);
   }
 
-  private async render(archs: string[], components: string[], signatures: readonly BlockSignature[]): Promise<DistSnapshot> {
+  private async render(archs: string[], components: string[]): Promise<DistSnapshot> {
     const files = new Map<string, () => Buffer>();
     const byHash = new Map<string, () => Buffer>();
     const described: IndexFile[] = [];
@@ -114,7 +111,7 @@ export class AptDistIndex implements Refreshable<DistSnapshot> {
       }
     }
     // The newest listing's time: every node renders the same Release for the same entries.
-    const newest = signatures.reduce((latest, s) => (s.newest > latest ? s.newest : latest), new Date(0).toISOString());
+    const newest = this.tracker.newest();
     const release = releaseText({
       origin: this.repo.path,
       label: this.repo.path,

@@ -21,7 +21,13 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
   const { domain } = ctx;
   const indexes = new IndexCache<DistSnapshot>((snapshot) => snapshot.byHash);
   domain.changes.subscribe((topic, key) => {
-    if (topic === 'package' && (key === '*' || key.includes(`:${FORMAT}:`))) indexes.markDirty(key === '*' ? '' : `${key.split(':')[0]}:`);
+    if (topic === 'package') {
+      // `repoId:format:name`, `repoId:*` for a whole repository, or `*`.
+      const [repoId, format, ...name] = key.split(':');
+      if (key === '*') indexes.markDirty();
+      else if (format === '*') indexes.markDirty(`${repoId}:`);
+      else if (format === FORMAT) indexes.markDirty(`${repoId}:`, name.join(':'));
+    }
     // A new signing key or a renamed repository changes every Release, not just the entries.
     else if (topic === 'repo-key' || topic === 'repo') indexes.drop();
   });

@@ -2,7 +2,7 @@ import type { Domain } from '../../domain/index.js';
 import type { RpmIndexEntry } from '../../domain/rpm.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
-import { BLOCK_SIZE, BlockDocument, type BlockSignature, changedBlocks } from '../block-index.js';
+import { BLOCK_SIZE, BlockDocument, BlockTracker } from '../block-index.js';
 import type { Refreshable } from '../index-cache.js';
 import { FILELISTS_CLOSE, FILELISTS_OPEN, OTHER_CLOSE, OTHER_OPEN, PRIMARY_CLOSE, PRIMARY_OPEN, type RepomdEntry, repomdXml } from './repodata.js';
 
@@ -27,7 +27,7 @@ const DOCUMENTS = [
  * names do, so a client holding an older repomd.xml still finds the files it names.
  */
 export class RpmDistIndex implements Refreshable<RepodataSnapshot> {
-  private readonly signatures = new Map<number, BlockSignature>();
+  private readonly tracker: BlockTracker<RpmIndexEntry>;
   private readonly documents = DOCUMENTS.map((d) => ({ ...d, document: new BlockDocument(Buffer.from(d.open), Buffer.from(d.close)) }));
   private snapshot: RepodataSnapshot | null = null;
 
@@ -35,26 +35,25 @@ export class RpmDistIndex implements Refreshable<RepodataSnapshot> {
     private readonly domain: Domain,
     private readonly repo: RepoInfo,
     private readonly dist: string,
-  ) {}
+  ) {
+    const { rpm } = domain;
+    this.tracker = new BlockTracker<RpmIndexEntry>({
+      signatures: (blocks) => rpm.blockSignatures(repo.id, dist, BLOCK_SIZE, blocks),
+      blocksOf: (names) => rpm.blocksOf(repo.id, dist, names, BLOCK_SIZE),
+      entries: (blocks) => rpm.blockEntries(repo.id, dist, blocks, BLOCK_SIZE),
+    });
+  }
 
-  async refresh(): Promise<RepodataSnapshot> {
-    const { rpm } = this.domain;
-    const signatures = await rpm.blockSignatures(this.repo.id, this.dist, BLOCK_SIZE);
-    if (signatures.length === 0) throw new StockadeError('NOT_FOUND', [`distribution ${this.dist}`]);
-    const changed = changedBlocks(this.signatures, signatures);
+  async refresh(names: ReadonlySet<string> | null): Promise<RepodataSnapshot> {
+    const { changed, after } = await this.tracker.update(names);
+    if (this.tracker.isEmpty) throw new StockadeError('NOT_FOUND', [`distribution ${this.dist}`]);
     if (changed.length === 0 && this.snapshot) return this.snapshot;
-
-    const entries = await rpm.blockEntries(this.repo.id, this.dist, changed, BLOCK_SIZE);
-    const fresh = new Map<number, RpmIndexEntry[]>(changed.map((block) => [block, []]));
-    for (const entry of entries) fresh.get(Math.floor(entry.id / BLOCK_SIZE))?.push(entry);
     for (const { document, text } of this.documents) {
-      for (const [block, list] of fresh) document.setBlock(block, Buffer.from(list.map(text).join('')));
+      for (const [block, list] of after) document.setBlock(block, Buffer.from(list.map(text).join('')));
     }
-    this.signatures.clear();
-    for (const signature of signatures) this.signatures.set(signature.block, signature);
 
     // The newest listing's time: every node renders the same repomd.xml for the same entries.
-    const newest = signatures.reduce((latest, s) => (s.newest > latest ? s.newest : latest), new Date(0).toISOString());
+    const newest = this.tracker.newest();
     const timestamp = Math.floor(new Date(newest).getTime() / 1000);
     const files = new Map<string, () => Buffer>();
     const byHash = new Map<string, () => Buffer>();

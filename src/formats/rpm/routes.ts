@@ -18,7 +18,13 @@ export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   const { domain } = ctx;
   const indexes = new IndexCache<RepodataSnapshot>((snapshot) => snapshot.byHash);
   domain.changes.subscribe((topic, key) => {
-    if (topic === 'package' && (key === '*' || key.includes(`:${FORMAT}:`))) indexes.markDirty(key === '*' ? '' : `${key.split(':')[0]}:`);
+    if (topic === 'package') {
+      // `repoId:format:name`, `repoId:*` for a whole repository, or `*`.
+      const [repoId, format, ...name] = key.split(':');
+      if (key === '*') indexes.markDirty();
+      else if (format === '*') indexes.markDirty(`${repoId}:`);
+      else if (format === FORMAT) indexes.markDirty(`${repoId}:`, name.join(':'));
+    }
     else if (topic === 'repo-key' || topic === 'repo') indexes.drop();
   });
 

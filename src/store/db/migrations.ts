@@ -307,6 +307,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // Indexes are rebuilt block by block: entries of one distribution in id order.
         await db.schema.createIndex('rpm_entries_blocks').on('rpm_entries').columns(['repo_id', 'dist', 'id']).execute();
         await db.schema.createIndex('apt_entries_blocks').on('apt_entries').columns(['repo_id', 'dist', 'id']).execute();
+        // A changed package leads to its listings through its versions.
+        await db.schema.createIndex('apt_entries_version').on('apt_entries').columns(['version_id']).execute();
+        await db.schema.createIndex('rpm_entries_version').on('rpm_entries').columns(['version_id']).execute();
       },
     },
   };
