@@ -4,7 +4,8 @@
 #
 #   pnpm 10 and yarn classic 1.22 -> .tmp/tools/node_modules/.bin/{pnpm,yarn}
 #     (project-local, so nothing global is changed; .tmp/ is gitignored)
-#   curl, dpkg-deb, rpm, rpmbuild, dnf, createrepo_c -> via apt-get (needs root)
+#   curl, dpkg-deb, rpm, rpmbuild, dnf, createrepo_c, ruby-full, python3-packaging
+#     -> via apt-get (needs root)
 #
 # Never skips silently: anything that cannot be installed fails the script.
 # Progress goes to stderr; nothing is exported.
@@ -45,7 +46,9 @@ fi
 # check -> package: curl for HTTP checks; dpkg-deb builds .deb fixtures; dpkg's own
 # Perl module (Dpkg::Version) and rpm check our version ordering; rpmbuild builds .rpm
 # fixtures and rpm inspects them; dnf installs from our RPM repositories and createrepo_c
-# is the reference our rpm-md metadata is compared with.
+# is the reference our rpm-md metadata is compared with; Ruby's Gem::Version and Python's
+# packaging (Debian's own python3, not one a version manager put first on PATH) check the
+# RubyGems and PEP 440 orderings, and gem builds .gem fixtures.
 declare -A APT_PACKAGES=(
   ['command -v curl']=curl
   ['command -v dpkg-deb']=dpkg
@@ -54,6 +57,8 @@ declare -A APT_PACKAGES=(
   ['command -v rpmbuild']=rpm
   ['command -v dnf']=dnf
   ['command -v createrepo_c']=createrepo-c
+  ['ruby -e "require %q(rubygems); Gem::Version.new(%q(1))"']=ruby-full
+  ['/usr/bin/python3 -c "import packaging.version"']=python3-packaging
 )
 have() { bash -c "$1" >/dev/null 2>&1; }
 missing=()
@@ -61,7 +66,7 @@ for check in "${!APT_PACKAGES[@]}"; do
   have "$check" || missing+=("${APT_PACKAGES[$check]}")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  log "curl, dpkg-deb, Dpkg::Version, rpm and rpmbuild present"
+  log "curl, dpkg-deb, Dpkg::Version, rpm, rpmbuild, dnf, createrepo_c, ruby and python3-packaging present"
 else
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   [[ $(id -u) -eq 0 ]] || die "${missing[*]} missing and installing needs root (apt-get install ${missing[*]})"
