@@ -510,29 +510,20 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     });
   }
 
-  /** Every stored version of the named packages in an ecosystem's format, for rescans. */
-  async function versionsNamed(format: string, names: readonly string[]) {
-    if (names.length === 0) return [];
-    const rows = await db
+  /**
+   * Every stored version of the named packages of a format, for rescans; without names, of all
+   * its packages (OS advisories name source packages, which only the versions' metadata knows).
+   */
+  async function versionsNamed(format: string, names?: readonly string[]) {
+    if (names?.length === 0) return [];
+    let query = db
       .selectFrom('versions')
       .innerJoin('packages', 'packages.id', 'versions.package_id')
       .innerJoin('files', 'files.version_id', 'versions.id')
       .select(['packages.repo_id', 'packages.name', 'versions.version', 'versions.metadata', 'versions.status', 'files.sha256', 'files.filename', 'files.size'])
-      .where('packages.format', '=', format)
-      .where('packages.name', 'in', names)
-      .execute();
-    return rows.map((r) => ({ ...r, size: Number(r.size) }));
-  }
-
-  /** Every stored version of a format (rescans of OS packages, whose advisories name source packages). */
-  async function versionsOfFormat(format: string) {
-    const rows = await db
-      .selectFrom('versions')
-      .innerJoin('packages', 'packages.id', 'versions.package_id')
-      .innerJoin('files', 'files.version_id', 'versions.id')
-      .select(['packages.repo_id', 'packages.name', 'versions.version', 'versions.metadata', 'versions.status', 'files.sha256', 'files.filename', 'files.size'])
-      .where('packages.format', '=', format)
-      .execute();
+      .where('packages.format', '=', format);
+    if (names !== undefined) query = query.where('packages.name', 'in', names);
+    const rows = await query.execute();
     return rows.map((r) => ({ ...r, size: Number(r.size) }));
   }
 
@@ -572,7 +563,6 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     review,
     regate,
     versionsNamed,
-    versionsOfFormat,
   };
 }
 

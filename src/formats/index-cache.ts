@@ -1,3 +1,5 @@
+import type { ChangeBus } from '../domain/changes.js';
+
 /**
  * Per-node upkeep of a repository's incrementally built indexes: one refresher per distribution,
  * at most one refresh running at a time, and index files of earlier states kept fetchable by
@@ -109,4 +111,25 @@ export class IndexCache<Snapshot> {
     }
     while (this.retained.size > RETAINED_FILES) this.retained.delete(this.retained.keys().next().value as string);
   }
+}
+
+/**
+ * An index cache for one format that follows the change bus: a package change marks the states
+ * of its repository, naming the package; a new signing key or a renamed repository changes every
+ * signed file, so those states start over.
+ */
+export function indexCacheFor<Snapshot extends { byHash: Map<string, () => Buffer> }>(changes: ChangeBus, format: string): IndexCache<Snapshot> {
+  const indexes = new IndexCache<Snapshot>((snapshot) => snapshot.byHash);
+  changes.subscribe((topic, key) => {
+    if (topic === 'package') {
+      // `repoId:format:name`, `repoId:*` for a whole repository, or `*`.
+      const [repoId, keyFormat, ...name] = key.split(':');
+      if (key === '*') indexes.markDirty();
+      else if (keyFormat === '*') indexes.markDirty(`${repoId}:`);
+      else if (keyFormat === format) indexes.markDirty(`${repoId}:`, name.join(':'));
+    } else if (topic === 'repo-key' || topic === 'repo') {
+      indexes.drop();
+    }
+  });
+  return indexes;
 }

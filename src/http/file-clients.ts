@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoInfo } from '../domain/repos.js';
 import { StockadeError } from '../errors.js';
 import { assertAllowed } from './auth.js';
@@ -27,4 +27,21 @@ export async function readableRepo(ctx: ServerContext, request: FastifyRequest):
   if (!repo) throw new StockadeError(request.principal ? 'NOT_FOUND' : 'AUTH_REQUIRED', request.principal ? [`repository ${owner}/${name}`] : []);
   assertAllowed(await ctx.domain.access.decide(request.principal, 'read', repo), repo, 'read');
   return repo;
+}
+
+/** A generated file (index, key, script): always revalidated, since it changes in place. */
+export function sendGenerated(reply: FastifyReply, body: string | Buffer, contentType: string): FastifyReply {
+  return reply.header('content-type', contentType).header('cache-control', 'no-cache').send(body);
+}
+
+/** A stored package file: immutable under its name, cached by clients and proxies for a year. */
+export async function sendStoredFile(ctx: ServerContext, reply: FastifyReply, repo: RepoInfo, file: { sha256: string; size: number }, contentType: string): Promise<FastifyReply> {
+  reply.headers({
+    'content-type': contentType,
+    'content-length': file.size,
+    etag: `"${file.sha256}"`,
+    'cache-control': `${repo.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
+  });
+  const bytes = await ctx.blobCache.read(file.sha256, file.size);
+  return reply.send(bytes ?? (await ctx.blobs.get(file.sha256)));
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../http/context.js';
-import { plainTextErrors, readableRepo } from '../http/file-clients.js';
+import { plainTextErrors, readableRepo, sendGenerated as send } from '../http/file-clients.js';
 
 /**
  * The repository's signing keys at the repository's own URL, whatever the format: `gpg.key`
@@ -17,7 +17,6 @@ export const REPO_KEY_ENDPOINTS = [
 export async function repoKeyRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   plainTextErrors(app, ctx);
   const keys = async (request: FastifyRequest) => ctx.domain.repoKeys.publicKeys(await readableRepo(ctx, request));
-  const send = (reply: FastifyReply, body: string | Buffer, contentType: string) => reply.header('content-type', contentType).header('cache-control', 'no-cache').send(body);
   const handlers: Record<(typeof REPO_KEY_ENDPOINTS)[number]['id'], (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>> = {
     'gpg.key': async (request, reply) => send(reply, (await keys(request)).armored, 'application/pgp-keys'),
     gpgkey: async (request, reply) => send(reply, (await keys(request)).armored, 'application/pgp-keys'),

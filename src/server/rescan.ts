@@ -60,7 +60,7 @@ export async function rescanPackages(
       // OS advisories name source packages: `openssl` covers the binaries `libssl3` and `openssl-libs`.
       if (osvBasesFor(format.name).length > 0 && start === 0) {
         const named = new Set(rows.map((row) => `${row.repo_id}\0${row.name}\0${row.version}`));
-        for (const row of await deps.domain.packages.versionsOfFormat(format.name)) {
+        for (const row of await deps.domain.packages.versionsNamed(format.name)) {
           const source = sourceNameOf(format.name, row.metadata);
           if (source !== undefined && names.has(source) && !named.has(`${row.repo_id}\0${row.name}\0${row.version}`)) rows.push(row);
         }

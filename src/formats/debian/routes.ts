@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
-import { plainTextErrors, readableRepo as readableFrom } from '../../http/file-clients.js';
+import { plainTextErrors, readableRepo as readableFrom, sendGenerated as send, sendStoredFile } from '../../http/file-clients.js';
 import { baseUrl } from '../../http/context.js';
-import { IndexCache } from '../index-cache.js';
+import { indexCacheFor } from '../index-cache.js';
 import { AptDistIndex, type DistSnapshot } from './dist-index.js';
 import { aptSetupScript } from './setup-script.js';
 import { DEBIAN_ENDPOINTS, type DebianEndpointId } from './endpoints.js';
@@ -19,18 +19,7 @@ import { FORMAT } from './publish.js';
  */
 export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { domain } = ctx;
-  const indexes = new IndexCache<DistSnapshot>((snapshot) => snapshot.byHash);
-  domain.changes.subscribe((topic, key) => {
-    if (topic === 'package') {
-      // `repoId:format:name`, `repoId:*` for a whole repository, or `*`.
-      const [repoId, format, ...name] = key.split(':');
-      if (key === '*') indexes.markDirty();
-      else if (format === '*') indexes.markDirty(`${repoId}:`);
-      else if (format === FORMAT) indexes.markDirty(`${repoId}:`, name.join(':'));
-    }
-    // A new signing key or a renamed repository changes every Release, not just the entries.
-    else if (topic === 'repo-key' || topic === 'repo') indexes.drop();
-  });
+  const indexes = indexCacheFor<DistSnapshot>(domain.changes, FORMAT);
 
   plainTextErrors(app, ctx);
   const readableRepo = (request: FastifyRequest) => readableFrom(ctx, request);
@@ -46,8 +35,6 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     return snapshotOf(repo, dist);
   }
 
-  const send = (reply: FastifyReply, body: string | Buffer, contentType: string) =>
-    reply.header('content-type', contentType).header('cache-control', 'no-cache').send(body);
 
   const handlers: Record<DebianEndpointId, (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>> = {
     release: async (request, reply) => {
@@ -80,14 +67,7 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
       const repo = await readableRepo(request);
       const file = await domain.apt.poolFile(repo.id, poolPath);
       if (!file) throw new StockadeError('NOT_FOUND', [`file ${poolPath}`]);
-      reply.headers({
-        'content-type': 'application/vnd.debian.binary-package',
-        'content-length': file.size,
-        etag: `"${file.sha256}"`,
-        'cache-control': `${repo.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
-      });
-      const bytes = await ctx.blobCache.read(file.sha256, file.size);
-      return reply.send(bytes ?? (await ctx.blobs.get(file.sha256)));
+      return sendStoredFile(ctx, reply, repo, file, 'application/vnd.debian.binary-package');
     },
     // The repository's public key: armored, and as a binary keyring for `signed-by=`.
     'public-key': async (request, reply) => send(reply, (await domain.repoKeys.publicKeys(await readableRepo(request))).armored, 'application/pgp-keys'),

@@ -1,15 +1,11 @@
+import { SHELL_FETCH, shellQuote } from '../setup-shell.js';
+
 /**
  * The `setup.deb.sh` a machine pipes to `sudo bash`: it installs the repository key into
  * /etc/apt/keyrings, a sources.list.d entry that trusts only that key (`signed-by=`), and, for a
  * private repository, the read token in /etc/apt/auth.conf.d (never in the sources line, which
  * apt prints and users paste into tickets).
  */
-
-/** Single-quoted for sh: the value cannot end the quote. */
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", "'\\''")}'`;
-}
-
 export function aptSetupScript(input: { repoUrl: string; repoPath: string; isPrivate: boolean }): string {
   const slug = input.repoPath.replace('/', '-');
   const url = new URL(input.repoUrl);
@@ -49,16 +45,7 @@ ${input.isPrivate ? `if [ -z "$TOKEN" ]; then
   exit 1
 fi
 ` : ''}
-fetch() {
-  if command -v curl >/dev/null 2>&1; then
-    if [ -n "$TOKEN" ]; then curl -fsSL -u "machine:$TOKEN" "$1" -o "$2"; else curl -fsSL "$1" -o "$2"; fi
-  elif command -v wget >/dev/null 2>&1; then
-    if [ -n "$TOKEN" ]; then wget -q --user=machine --password="$TOKEN" -O "$2" "$1"; else wget -q -O "$2" "$1"; fi
-  else
-    echo "setup: needs curl or wget" >&2
-    exit 1
-  fi
-}
+${SHELL_FETCH}
 
 install -d -m 0755 "$ROOT/etc/apt/keyrings" "$ROOT/etc/apt/sources.list.d"
 KEYRING="/etc/apt/keyrings/stockade-$SLUG.gpg"

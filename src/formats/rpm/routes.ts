@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import { baseUrl, type ServerContext } from '../../http/context.js';
-import { plainTextErrors, readableRepo as readableFrom } from '../../http/file-clients.js';
-import { IndexCache } from '../index-cache.js';
+import { plainTextErrors, readableRepo as readableFrom, sendGenerated as send, sendStoredFile } from '../../http/file-clients.js';
+import { indexCacheFor } from '../index-cache.js';
 import { type RepodataSnapshot, RpmDistIndex } from './dist-index.js';
 import { RPM_ENDPOINTS, type RpmEndpointId } from './endpoints.js';
 import { FORMAT } from './publish.js';
@@ -16,17 +16,7 @@ import { rpmSetupScript } from './setup-script.js';
  */
 export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { domain } = ctx;
-  const indexes = new IndexCache<RepodataSnapshot>((snapshot) => snapshot.byHash);
-  domain.changes.subscribe((topic, key) => {
-    if (topic === 'package') {
-      // `repoId:format:name`, `repoId:*` for a whole repository, or `*`.
-      const [repoId, format, ...name] = key.split(':');
-      if (key === '*') indexes.markDirty();
-      else if (format === '*') indexes.markDirty(`${repoId}:`);
-      else if (format === FORMAT) indexes.markDirty(`${repoId}:`, name.join(':'));
-    }
-    else if (topic === 'repo-key' || topic === 'repo') indexes.drop();
-  });
+  const indexes = indexCacheFor<RepodataSnapshot>(domain.changes, FORMAT);
 
   plainTextErrors(app, ctx);
   const readableRepo = (request: FastifyRequest) => readableFrom(ctx, request);
@@ -37,7 +27,6 @@ export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     return `${distro}/${release}`;
   };
   const snapshotOf = (repo: RepoInfo, dist: string) => indexes.current(`${repo.id}:${dist}`, () => new RpmDistIndex(domain, repo, dist));
-  const send = (reply: FastifyReply, body: string | Buffer, contentType: string) => reply.header('content-type', contentType).header('cache-control', 'no-cache').send(body);
 
   const handlers: Record<RpmEndpointId, (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>> = {
     repodata: async (request, reply) => {
@@ -64,14 +53,7 @@ export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const repo = await readableRepo(request);
       const file = await domain.rpm.packageFile(repo.id, distOf(request), location);
       if (!file) throw new StockadeError('NOT_FOUND', [`file ${location}`]);
-      reply.headers({
-        'content-type': 'application/x-rpm',
-        'content-length': file.size,
-        etag: `"${file.sha256}"`,
-        'cache-control': `${repo.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
-      });
-      const bytes = await ctx.blobCache.read(file.sha256, file.size);
-      return reply.send(bytes ?? (await ctx.blobs.get(file.sha256)));
+      return sendStoredFile(ctx, reply, repo, file, 'application/x-rpm');
     },
     'public-key': async (request, reply) => send(reply, (await domain.repoKeys.publicKeys(await readableRepo(request))).armored, 'application/pgp-keys'),
     setup: async (request, reply) => {

@@ -1,15 +1,11 @@
+import { SHELL_FETCH, shellQuote } from '../setup-shell.js';
+
 /**
  * The `setup.rpm.sh` a machine pipes to `sudo sh`: it writes /etc/yum.repos.d/stockade-*.repo
- * with `repo_gpgcheck=1` and the repository's key (kept in /etc/pki/rpm-gpg), so dnf and yum verify the signed repomd.xml
- * (which names every package's SHA-256), and for a private repository a read token as the
- * repository's password, in a file only root can read.
+ * with `repo_gpgcheck=1` and the repository's key (kept in /etc/pki/rpm-gpg), so dnf and yum
+ * verify the signed repomd.xml (which names every package's SHA-256), and for a private
+ * repository a read token as the repository's password, in a file only root can read.
  */
-
-/** Single-quoted for sh: the value cannot end the quote. */
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", "'\\''")}'`;
-}
-
 export function rpmSetupScript(input: { repoUrl: string; repoPath: string; isPrivate: boolean }): string {
   const slug = input.repoPath.replace('/', '-');
   return `#!/bin/sh
@@ -55,16 +51,7 @@ fi
 `
     : ''
 }
-fetch() {
-  if command -v curl >/dev/null 2>&1; then
-    if [ -n "$TOKEN" ]; then curl -fsSL -u "machine:$TOKEN" "$1" -o "$2"; else curl -fsSL "$1" -o "$2"; fi
-  elif command -v wget >/dev/null 2>&1; then
-    if [ -n "$TOKEN" ]; then wget -q --user=machine --password="$TOKEN" -O "$2" "$1"; else wget -q -O "$2" "$1"; fi
-  else
-    echo "setup: needs curl or wget" >&2
-    exit 1
-  fi
-}
+${SHELL_FETCH}
 
 # The key is kept locally, as for apt: dnf then never fetches trust over the network.
 KEY="/etc/pki/rpm-gpg/RPM-GPG-KEY-stockade-$SLUG"
