@@ -6,15 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemActor } from '../../src/domain/audit.js';
 import { buildDeb } from '../formats/debian/build-deb.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
+import { startTamperingProxy } from '../helpers/tampering-proxy.js';
 
 interface AptRun {
   status: number | null;
@@ -67,7 +66,7 @@ describe('APT repository with apt-get', () => {
   let server: TestServer;
   let token = '';
   const temps: string[] = [];
-  let proxy: Server | undefined;
+  let proxy: { url: string; close(): Promise<void> } | undefined;
 
   const temp = async (label: string) => {
     const dir = await mkdtemp(path.join(tmpdir(), `stockade-apt-${label}-`));
@@ -90,7 +89,7 @@ describe('APT repository with apt-get', () => {
   });
 
   after(async () => {
-    proxy?.close();
+    await proxy?.close();
     await server?.close();
     for (const dir of temps) await rm(dir, { recursive: true, force: true });
   });
@@ -144,27 +143,11 @@ describe('APT repository with apt-get', () => {
 
   it('makes apt refuse a tampered Packages file', async () => {
     // A man in the middle that changes every index file on its way to apt.
-    proxy = createServer((incoming, outgoing) => {
-      const upstream = httpRequest(`${server.url}${incoming.url}`, { method: incoming.method, headers: { ...incoming.headers, host: new URL(server.url).host } }, (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-        answer.on('end', () => {
-          let body = Buffer.concat(chunks);
-          const headers = { ...answer.headers };
-          if (/\/binary-[^/]+\/(Packages|by-hash)/.test(incoming.url ?? '') && !/\.gz$/.test(incoming.url ?? '')) {
-            body = Buffer.from(body.toString('utf8').replace('acme-hello', 'acme-hellp'));
-          }
-          delete headers['content-length'];
-          outgoing.writeHead(answer.statusCode ?? 502, headers);
-          outgoing.end(body);
-        });
-      });
-      incoming.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy?.listen(0, '127.0.0.1', resolve));
-    const port = (proxy.address() as AddressInfo).port;
+    proxy = await startTamperingProxy(server.url, (url, body) =>
+      /\/binary-[^/]+\/(Packages|by-hash)/.test(url) && !/\.gz$/.test(url) ? Buffer.from(body.toString('utf8').replace('acme-hello', 'acme-hellp')) : body,
+    );
     const keyring = Buffer.from(await (await fetch(`${server.url}/ops/os/debian/keyring.gpg`)).arrayBuffer());
-    const apt = await aptSandbox(await temp('tampered'), `deb [signed-by=KEYRING] http://127.0.0.1:${port}/ops/os/debian bookworm main`, keyring);
+    const apt = await aptSandbox(await temp('tampered'), `deb [signed-by=KEYRING] ${proxy.url}/ops/os/debian bookworm main`, keyring);
     // Only the uncompressed index, so the tampered copy is the one apt reads.
     await writeFile(path.join(apt.root, 'apt.conf.d', 'no-compression'), 'Acquire::CompressionTypes::Order { "uncompressed"; };\nAcquire::GzipIndexes "false";\n');
     await writeFile(path.join(apt.root, 'apt.conf'), `${await readFile(path.join(apt.root, 'apt.conf'), 'utf8')}Acquire::CompressionTypes::Order:: "uncompressed";\nAcquire::CompressionTypes::gz "";\n`);

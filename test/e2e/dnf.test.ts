@@ -7,10 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -20,6 +18,7 @@ import { parseRpm } from '../../src/formats/rpm/package.js';
 import { buildRpm, type FixtureSpec } from '../formats/rpm/build-rpm.js';
 import { pemBlock } from '../security/secrets/fake-secrets.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
+import { startTamperingProxy } from '../helpers/tampering-proxy.js';
 
 interface Run {
   status: number | null;
@@ -58,7 +57,7 @@ describe('RPM repository with dnf', () => {
   let server: TestServer;
   let token = '';
   const temps: string[] = [];
-  let proxy: Server | undefined;
+  let proxy: { url: string; close(): Promise<void> } | undefined;
 
   const temp = async (label: string) => {
     const dir = await mkdtemp(path.join(tmpdir(), `stockade-dnf-${label}-`));
@@ -98,7 +97,7 @@ describe('RPM repository with dnf', () => {
   });
 
   after(async () => {
-    proxy?.close();
+    await proxy?.close();
     await server?.close();
     for (const dir of temps) await rm(dir, { recursive: true, force: true });
   });
@@ -168,26 +167,12 @@ describe('RPM repository with dnf', () => {
 
   it('makes dnf refuse a tampered repomd.xml', async () => {
     // A man in the middle that changes repomd.xml on its way to dnf; the signature no longer matches.
-    proxy = createServer((incoming, outgoing) => {
-      const upstream = httpRequest(`${server.url}${incoming.url}`, { method: incoming.method, headers: { ...incoming.headers, host: new URL(server.url).host } }, (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-        answer.on('end', () => {
-          let body = Buffer.concat(chunks);
-          const headers = { ...answer.headers };
-          if ((incoming.url ?? '').endsWith('/repomd.xml')) body = Buffer.from(body.toString('utf8').replace(/<revision>(\d+)<\/revision>/, '<revision>1$1</revision>'));
-          delete headers['content-length'];
-          outgoing.writeHead(answer.statusCode ?? 502, headers);
-          outgoing.end(body);
-        });
-      });
-      incoming.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy?.listen(0, '127.0.0.1', resolve));
-    const port = (proxy.address() as AddressInfo).port;
+    proxy = await startTamperingProxy(server.url, (url, body) =>
+      url.endsWith('/repomd.xml') ? Buffer.from(body.toString('utf8').replace(/<revision>(\d+)<\/revision>/, '<revision>1$1</revision>')) : body,
+    );
     const root = await temp('tampered');
     const key = await (await fetch(`${server.url}/ops/os/rpm/gpgkey`)).text();
-    const install = await dnf(root, await repoFile(root, `http://127.0.0.1:${port}/ops/os/rpm/el/9`, key), ['install', 'acme-hello']);
+    const install = await dnf(root, await repoFile(root, `${proxy.url}/ops/os/rpm/el/9`, key), ['install', 'acme-hello']);
     assert.notEqual(install.status, 0, install.output);
     assert.match(install.output, /repomd\.xml GPG signature verification error: Bad GPG signature/, install.output);
     await assert.rejects(stat(path.join(root, 'sysroot/usr/share/acme-hello/greeting')));
