@@ -1,18 +1,21 @@
 import { debianScheme, ubuntuScheme } from './dpkg.js';
 import { semverScheme } from './npm.js';
+import { pep440Scheme } from './pep440.js';
 import { rpmSchemes } from './rpm.js';
+import { rubyGemsScheme } from './rubygems.js';
 import type { VersionScheme } from './scheme.js';
 
 export type { VersionScheme } from './scheme.js';
 export { semverScheme } from './npm.js';
 
 /**
- * Every ecosystem whose versions Stockade can order, by OSV ecosystem name. Adding one (PyPI's
- * PEP 440, RubyGems, dpkg, rpm, Maven, …) is one file in this folder and one line here; nothing
- * registers itself by import. `rubygems.ts` is written (the rubysec converter uses it) and waits
- * for RubyGems hosting to be listed.
+ * Every ecosystem whose versions Stockade can order, by OSV ecosystem name: npm (SemVer 2.0),
+ * PyPI (PEP 440), RubyGems (Gem::Version), Debian and Ubuntu (dpkg), the RPM family (rpm).
+ * Adding one (Maven, Go, …) is one file in this folder and one line here; nothing registers
+ * itself by import. Each scheme is checked against its ecosystem's own tool in
+ * test/security/versions/.
  */
-const schemes: readonly VersionScheme[] = [semverScheme, debianScheme, ubuntuScheme, ...rpmSchemes];
+const schemes: readonly VersionScheme[] = [semverScheme, pep440Scheme, rubyGemsScheme, debianScheme, ubuntuScheme, ...rpmSchemes];
 
 const byEcosystem = new Map(schemes.map((scheme) => [scheme.ecosystem, scheme]));
 

@@ -1,18 +1,24 @@
 import type { VersionScheme } from './scheme.js';
 
 /**
- * RubyGems version ordering (Gem::Version). Written for the rubysec converter, which needs it to
- * turn `patched_versions`/`unaffected_versions` requirements into OSV ranges. Not yet listed in
- * `versionSchemeFor` (index.ts): RubyGems hosting arrives later and will register it there.
+ * RubyGems version ordering (Gem::Version). Used for the OSV `RubyGems` ecosystem, and by the
+ * rubysec converter to turn `patched_versions`/`unaffected_versions` requirements into OSV ranges.
  *
  * Gem::Version, briefly: `-` is read as `.pre.`; the version splits into segments, runs of digits
  * (numbers) and runs of letters (strings); a version with a letter is a pre-release. Comparison
  * drops trailing zeros from the numeric part and from the pre-release part (`1.0.0` equals `1`,
  * `1.0.a` equals `1.a`), then compares segment by segment, a missing segment counting as 0; a
  * string sorts before a number (`1.0.a` < `1.0`), strings compare bytewise, numbers numerically.
+ *
+ * Valid is what `Gem::Version.correct?` accepts, surrounding whitespace included (Ruby's `\s`:
+ * ASCII only), except two deliberate refusals: a blank string (Gem reads it as `0`) and more than
+ * 256 characters.
  */
 
+/** Gem::Version::VERSION_PATTERN. */
 const VERSION_RE = /^[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+/** Ruby's `\s` (`[ \t\r\n\f\v]`); String#trim would also strip Unicode spaces Gem refuses. */
+const RUBY_SPACE = /^[ \t\r\n\f\v]+|[ \t\r\n\f\v]+$/g;
 
 type Segment = bigint | string;
 
@@ -42,8 +48,9 @@ function dropTrailingZeros(segments: Segment[]): Segment[] {
 function parseGem(v: string): ParsedGem | null {
   let parsed = cache.get(v);
   if (parsed !== undefined) return parsed;
-  const text = v.trim();
-  if (text.length === 0 || text.length > 256 || !VERSION_RE.test(text)) {
+  // The length is checked before trimming: a long run of blanks must not cost anything either.
+  const text = v.length > 256 ? '' : v.replace(RUBY_SPACE, '');
+  if (text.length === 0 || !VERSION_RE.test(text)) {
     parsed = null;
   } else {
     const segments = segmentsOf(text.replace(/-/g, '.pre.'));
@@ -85,13 +92,15 @@ export const rubyGemsScheme: VersionScheme = {
     return parseGem(v) !== null;
   },
   compare(a: string, b: string): number {
-    if (a === b) return 0;
     return compareSegments(parseOrThrow(a).canonical, parseOrThrow(b).canonical);
   },
 };
 
-/** True for versions with a letter (`1.0.rc1`, `2.0.0-beta`). */
-export function isGemPrerelease(v: string): boolean {
+/**
+ * Gem::Version#prerelease?: true for versions with a letter (`1.0.rc1`, `2.0.0-beta`, and
+ * `1.0-1`, read as `1.0.pre.1`). Throws TypeError on an invalid version.
+ */
+export function isPrerelease(v: string): boolean {
   return parseOrThrow(v).segments.some((s) => typeof s === 'string');
 }
 

@@ -1,20 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { semverScheme, versionSchemeFor } from '../../../src/security/versions/index.js';
-import { gemBump, isGemPrerelease, rubyGemsScheme } from '../../../src/security/versions/rubygems.js';
+import { gemBump, isPrerelease, rubyGemsScheme } from '../../../src/security/versions/rubygems.js';
 import { debianScheme, ubuntuScheme } from '../../../src/security/versions/dpkg.js';
+import { pep440Scheme } from '../../../src/security/versions/pep440.js';
 
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
 describe('versionSchemeFor', () => {
-  it('knows npm, Debian, Ubuntu and the RPM family, by base name too, and nothing else yet', () => {
+  it('knows npm, PyPI, RubyGems, Debian, Ubuntu and the RPM family, by base name too, and nothing else yet', () => {
     assert.equal(versionSchemeFor('npm'), semverScheme);
+    assert.equal(versionSchemeFor('PyPI'), pep440Scheme);
+    assert.equal(versionSchemeFor('RubyGems'), rubyGemsScheme);
     assert.equal(versionSchemeFor('npm:https://registry.example'), semverScheme);
     assert.equal(versionSchemeFor('Debian:12'), debianScheme);
     assert.equal(versionSchemeFor('Ubuntu:22.04:LTS'), ubuntuScheme);
     assert.equal(versionSchemeFor('Red Hat:enterprise_linux:9')?.ecosystem, 'Red Hat');
     assert.equal(versionSchemeFor('AlmaLinux:9')?.ecosystem, 'AlmaLinux');
-    for (const ecosystem of ['PyPI', 'RubyGems', 'Maven', 'NPM', 'crates.io', '']) {
+    for (const ecosystem of ['pypi', 'rubygems', 'Maven', 'NPM', 'crates.io', 'Go', '']) {
       assert.equal(versionSchemeFor(ecosystem), undefined, ecosystem);
     }
   });
@@ -96,7 +99,7 @@ describe('RubyGems (Gem::Version)', () => {
     assert.equal(gemBump('1'), '2');
     assert.equal(gemBump('6.1.7.9'), '6.1.8');
     assert.equal(gemBump('3.1.0.rc6'), '3.2');
-    assert.equal(isGemPrerelease('3.1.0.rc6'), true);
-    assert.equal(isGemPrerelease('3.1.0'), false);
+    assert.equal(isPrerelease('3.1.0.rc6'), true);
+    assert.equal(isPrerelease('3.1.0'), false);
   });
 });
