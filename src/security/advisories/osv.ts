@@ -160,7 +160,7 @@ const EVENT_KINDS: readonly EventKind[] = ['introduced', 'fixed', 'last_affected
 const RANGE_TYPES: readonly RangeType[] = ['SEMVER', 'ECOSYSTEM', 'GIT'];
 const GIT_COMMIT = /^(0|[a-f0-9]{40}|[a-f0-9]{64})$/;
 
-function parseEvent(value: unknown, path: string, type: RangeType, scheme: VersionScheme | undefined, ecosystem: string, warn: Warn): RangeEvent {
+function parseEvent(value: unknown, path: string, type: RangeType, scheme: VersionScheme | undefined, ecosystem: string, warn: Warn): RangeEvent | null {
   const event = expectObject(value, path);
   const keys = Object.keys(event);
   if (keys.length !== 1) fail(path, `an event has exactly one key (introduced, fixed, last_affected or limit), got ${keys.length}`);
@@ -176,8 +176,11 @@ function parseEvent(value: unknown, path: string, type: RangeType, scheme: Versi
   }
   const special = (kind === 'introduced' && version === '0') || (kind === 'limit' && version.includes('*'));
   if (!special && scheme !== undefined && !scheme.isValid(version)) {
+    // Real databases hold a few (`2019-09-12` as a PyPI fix). Dropping the record would hide
+    // the advisory altogether; dropping the event errs towards reporting more versions.
     const what = type === 'SEMVER' ? 'semantic version (SemVer 2.0)' : `${ecosystem} version`;
-    fail(versionPath, `${quoted(version)} is not a valid ${what}`);
+    warn(versionPath, `${quoted(version)} is not a valid ${what}; event dropped`);
+    return null;
   }
   return { kind, version };
 }
@@ -195,8 +198,13 @@ function parseRange(value: unknown, path: string, ecosystem: string, warn: Warn)
   const eventsPath = sub(path, 'events');
   const rawEvents = expectArray(field(range, 'events'), eventsPath, OSV_LIMITS.eventsPerRange);
   if (rawEvents.length === 0) fail(eventsPath, 'a range needs at least one event');
-  const events = rawEvents.map((event, i) => parseEvent(event, sub(eventsPath, i), rangeType, scheme, ecosystem, warn));
-  if (!events.some((e) => e.kind === 'introduced')) fail(eventsPath, 'a range needs an introduced event');
+  const parsed = rawEvents.map((event, i) => parseEvent(event, sub(eventsPath, i), rangeType, scheme, ecosystem, warn));
+  const events = parsed.filter((e): e is RangeEvent => e !== null);
+  if (!events.some((e) => e.kind === 'introduced')) {
+    if (events.length === parsed.length) fail(eventsPath, 'a range needs an introduced event');
+    // Its start was unreadable: count the range from the first version.
+    events.unshift({ kind: 'introduced', version: '0' });
+  }
   if (events.some((e) => e.kind === 'fixed') && events.some((e) => e.kind === 'last_affected')) {
     fail(eventsPath, 'a range cannot mix fixed and last_affected events');
   }
