@@ -1,10 +1,11 @@
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import { Parser, type ReadEntry } from 'tar';
 import xzDecompress from 'xz-decompress';
 import { StockadeError } from '../../errors.js';
 import type { ContentView } from '../../security/types.js';
 import { createContentView, DEFAULT_VIEW_BUDGET, type ViewBudget, type ViewEntryInput } from '../../security/view.js';
+import { InstallPaths } from '../archive/paths.js';
+import { BodyCollector, StrictTarReader } from '../archive/strict-tar.js';
 import { printable } from '../npm/names.js';
 import { readAr, type ArMember } from './ar.js';
 import { ControlFields, DEFAULT_CONTROL_LIMITS, parseControl, validateBinaryControl } from './control.js';
@@ -504,109 +505,6 @@ async function unxzInto(member: ArMember, sink: Sink): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // tar
 
-interface TarHandlers {
-  /** Names the tarball in messages, e.g. `data.tar.xz`. */
-  member: string;
-  onEntry: (entry: ReadEntry) => void;
-}
-
-/**
- * Incremental, strict wrapper around tar's Parser: chunks are written as they are decompressed
- * so data.tar is never held whole. Strict mode makes every warning (bad checksum, truncation,
- * unknown format) an error; handler errors thrown inside the parser's events are re-thrown here.
- */
-class StrictTarReader {
-  readonly #parser: Parser;
-  readonly #handlers: TarHandlers;
-  #failure: unknown;
-  #done = false;
-  #head: Buffer | undefined = Buffer.alloc(0);
-  #lastEntry: string | undefined;
-
-  constructor(handlers: TarHandlers) {
-    this.#handlers = handlers;
-    // Compression sniffing off: the input is already decompressed and must be plain tar.
-    this.#parser = new Parser({ strict: true, zstd: false, brotli: false });
-    const fail = (error: unknown): never => {
-      this.#failure ??= error;
-      throw this.#failure;
-    };
-    const onEntry = (entry: ReadEntry): void => {
-      this.#lastEntry = entry.path;
-      try {
-        handlers.onEntry(entry);
-      } catch (error) {
-        fail(error);
-      }
-    };
-    this.#parser.on('entry', onEntry);
-    this.#parser.on('ignoredEntry', (entry: ReadEntry) => {
-      // Oversized pax headers are skipped by tar itself; anything else is an unknown entry type.
-      if (entry.meta) return;
-      onEntry(entry);
-    });
-    this.#parser.on('meta', (text: string) => {
-      // tar cuts pax/GNU long names at a NUL; dpkg may not, so the name would be ambiguous.
-      if (/\0+[^\0]/.test(text)) {
-        fail(new StockadeError('UNSAFE_ARCHIVE', [`${this.#where()}: an extended header contains a NUL byte`]));
-      }
-    });
-    this.#parser.on('error', (error: Error) => {
-      const detail = printable(error.message.replace(/^TAR_[A-Z_]+: /, ''), 120);
-      fail(new StockadeError('INVALID_ARCHIVE', [`${this.#where()}: corrupt tar archive (${detail})`]));
-    });
-    this.#parser.on('end', () => {
-      this.#done = true;
-    });
-  }
-
-  #where(): string {
-    const member = `"${this.#handlers.member}"`;
-    return this.#lastEntry === undefined ? member : `${member} after entry "${printable(this.#lastEntry, 120)}"`;
-  }
-
-  write(chunk: Buffer): void {
-    if (this.#head !== undefined) {
-      // tar's Parser would transparently gunzip a nested stream, bypassing our budget.
-      const head = Buffer.concat([this.#head, chunk]);
-      if (head.length < 2) {
-        this.#head = head;
-        return;
-      }
-      this.#head = undefined;
-      if (head[0] === 0x1f && head[1] === 0x8b) {
-        throw new StockadeError('INVALID_ARCHIVE', [`"${this.#handlers.member}" is not a tar archive (its content is gzip-compressed twice)`]);
-      }
-      chunk = head;
-    }
-    this.#run(() => this.#parser.write(chunk));
-  }
-
-  end(): void {
-    const rest = this.#head;
-    this.#head = undefined;
-    this.#run(() => (rest !== undefined && rest.length > 0 ? this.#parser.end(rest) : this.#parser.end()));
-    if (!this.#done) {
-      throw new StockadeError('INVALID_ARCHIVE', [`${this.#where()}: the tar archive ended unexpectedly`]);
-    }
-  }
-
-  #run(action: () => unknown): void {
-    if (this.#failure !== undefined) throw this.#failure;
-    try {
-      action();
-    } catch (error) {
-      throw this.#failure ?? (error instanceof StockadeError ? error : corruptTar(this.#handlers.member, error));
-    }
-    if (this.#failure !== undefined) throw this.#failure;
-  }
-}
-
-function corruptTar(member: string, error: unknown): StockadeError {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new StockadeError('INVALID_ARCHIVE', [`"${member}": corrupt tar archive (${printable(detail, 120)})`]);
-}
-
 /** Rejects names that could land outside the root or be read differently by dpkg and us. */
 function checkEntryName(member: string, raw: string, maxDepth: number): string[] {
   if (raw.includes('\0')) throw new StockadeError('UNSAFE_ARCHIVE', [`"${member}" entry "${printable(raw)}" has a NUL byte in its path`]);
@@ -636,7 +534,8 @@ async function readControlArea(member: ArMember, compression: DebCompression, li
   const pending = new Map<string, Buffer[]>();
   let entries = 0;
   const reader = new StrictTarReader({
-    member: member.name,
+    label: `"${member.name}"`,
+    gzipReason: 'its content is gzip-compressed twice',
     onEntry(entry) {
       const raw = entry.path;
       if (++entries > limits.maxControlEntries) {
@@ -715,15 +614,15 @@ interface DataArea {
 
 async function readDataArea(member: ArMember, compression: DebCompression, limits: DebLimits, budget: ViewBudget | undefined): Promise<DataArea> {
   const files: DebFile[] = [];
-  const byPath = new Map<string, { type: DebFileType; raw: string }>();
-  const chunksByPath = new Map<string, Buffer[]>();
+  const installed = new InstallPaths<DebFileType>('entries', 'dir');
   const symlinks = new Set<string>();
-  let held = 0;
+  const collector = budget === undefined ? undefined : new BodyCollector(budget);
   let unpackedSize = 0;
   let entries = 0;
 
   const reader = new StrictTarReader({
-    member: member.name,
+    label: `"${member.name}"`,
+    gzipReason: 'its content is gzip-compressed twice',
     onEntry(entry) {
       const raw = entry.path;
       if (++entries > limits.maxEntries) {
@@ -740,12 +639,7 @@ async function readDataArea(member: ArMember, compression: DebCompression, limit
           `"${member.name}" entry "${printable(raw)}" lies under /${CONTROL_VIEW_PREFIX}, which dpkg-deb reserves for the control area`,
         ]);
       }
-      const previous = byPath.get(path);
-      if (previous !== undefined && !(previous.type === 'dir' && type === 'dir')) {
-        // Extraction keeps the last copy, so a scanner reading the first would be fooled.
-        throw new StockadeError('UNSAFE_ARCHIVE', [`entries "${printable(previous.raw)}" and "${printable(raw)}" both install to "${printable(path)}"`]);
-      }
-      byPath.set(path, { type, raw });
+      installed.claim(path, raw, type);
       const size = type === 'file' ? entry.size : 0;
       const file: DebFile = {
         path,
@@ -769,7 +663,7 @@ async function readDataArea(member: ArMember, compression: DebCompression, limit
         const targetSegments = checkEntryName(member.name, rawTarget, limits.maxDepth);
         const target = `/${targetSegments.join('/')}`;
         // A tar hard link names an earlier member; anything else cannot be extracted.
-        if (byPath.get(target)?.type !== 'file') {
+        if (installed.typeOf(target) !== 'file') {
           throw new StockadeError('INVALID_ARCHIVE', [`hard link "${printable(raw)}" points to "${printable(rawTarget)}", which is not an earlier regular file`]);
         }
         file.linkTarget = target;
@@ -777,14 +671,7 @@ async function readDataArea(member: ArMember, compression: DebCompression, limit
       files.push(file);
       if (type === 'file') {
         unpackedSize += size;
-        // The declared size decides up front, so a body is either kept whole or not at all.
-        if (budget && size <= budget.maxFileBytes && held + size <= budget.maxTotalBytes) {
-          held += size;
-          const chunks: Buffer[] = [];
-          chunksByPath.set(path, chunks);
-          entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-          return;
-        }
+        if (collector?.keep(entry, path, size)) return;
       }
       entry.resume();
     },
@@ -803,7 +690,5 @@ async function readDataArea(member: ArMember, compression: DebCompression, limit
       }
     }
   }
-  const bodies = new Map<string, Buffer>();
-  for (const [path, chunks] of chunksByPath) bodies.set(path, Buffer.concat(chunks));
-  return { files, bodies, unpackedSize };
+  return { files, bodies: collector?.bodies() ?? new Map<string, Buffer>(), unpackedSize };
 }

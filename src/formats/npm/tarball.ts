@@ -1,9 +1,10 @@
-import { win32 } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { StockadeError } from '../../errors.js';
 import type { ContentView } from '../../security/types.js';
 import { createContentView, DEFAULT_VIEW_BUDGET, type ViewBudget, type ViewEntryInput } from '../../security/view.js';
+import { checkTarEntryPath, findEntryBelowSymlink, foldCase, InstallPaths, isAbsolutePath, resolveInside, splitSegments, type ArchiveEntryType } from '../archive/paths.js';
+import { TAR_ENTRY_TYPES } from '../archive/strict-tar.js';
 import { printable } from './names.js';
 
 /** Bounds on what an uploaded or proxied npm tarball may expand to. */
@@ -41,7 +42,7 @@ export const DEFAULT_TARBALL_LIMITS: Readonly<TarballLimits> = Object.freeze({
   maxReadmeBytes: 64 * 1024,
 });
 
-export type NpmTarballEntryType = 'file' | 'directory' | 'symlink' | 'link';
+export type NpmTarballEntryType = ArchiveEntryType;
 
 export interface NpmTarballFile {
   /** Path inside the package: the first component (usually `package/`) stripped, as npm does. */
@@ -70,20 +71,9 @@ export interface ReadOptions {
   view?: boolean | Partial<ViewBudget>;
 }
 
-const typeNames: Record<string, NpmTarballEntryType | undefined> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  GNUDumpDir: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'link',
-};
-
 // @npmcli/package-json picks a markdown README first, then a bare README.
 const README_NAME = /^readme(\.[^/]*)?$/i;
 const MARKDOWN_README = /\.(md|markdown)$/i;
-const MAX_SYMLINK_HOPS = 40; // Linux ELOOP limit
 
 interface LinkEntry {
   raw: string;
@@ -110,7 +100,7 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
   }
 
   const files: NpmTarballFile[] = [];
-  const seen = new Map<string, { type: NpmTarballEntryType; raw: string }>();
+  const installed = new InstallPaths<NpmTarballEntryType>('entries', 'directory');
   const links: LinkEntry[] = [];
   const rootFiles: string[] = [];
   let entryCount = 0;
@@ -126,8 +116,8 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
     if (++entryCount > opts.maxFiles) {
       throw new StockadeError('UNSAFE_ARCHIVE', [`more than ${opts.maxFiles} entries (at ${quote(raw)})`]);
     }
-    checkEntryPath(raw, opts.maxDepth);
-    const type = ignored ? undefined : typeNames[entry.type];
+    checkTarEntryPath(raw, opts.maxDepth, 'entry');
+    const type = ignored ? undefined : TAR_ENTRY_TYPES[entry.type];
     if (type === undefined) {
       const what = /Device|FIFO/.test(entry.type) ? `a ${entry.type} special file` : `of unsupported type ${entry.type}`;
       throw new StockadeError('UNSAFE_ARCHIVE', [`entry ${quote(raw)} is ${what}`]);
@@ -149,14 +139,7 @@ export function readNpmTarball(data: Buffer, limits: Partial<TarballLimits> = {}
       entry.resume();
       return;
     }
-    const previous = seen.get(path);
-    if (previous !== undefined && !(previous.type === 'directory' && type === 'directory')) {
-      // Extraction keeps the last copy, so a scanner reading the first would be fooled.
-      throw new StockadeError('UNSAFE_ARCHIVE', [
-        `entries ${quote(previous.raw)} and ${quote(raw)} both install to ${quote(path)}`,
-      ]);
-    }
-    seen.set(path, { type, raw });
+    installed.claim(path, raw, type);
     const size = type === 'file' ? entry.size : 0;
     const file: NpmTarballFile = { path, size, mode: entry.mode ?? 0, type };
     if (entry.linkpath && (type === 'symlink' || type === 'link')) file.linkTarget = entry.linkpath;
@@ -326,33 +309,6 @@ function tarDetail(error: Error): string {
   return printable(error.message.replace(/^TAR_[A-Z_]+: /, ''), 120);
 }
 
-function splitSegments(path: string): string[] {
-  return path.split(/[\\/]/);
-}
-
-/** Unix-absolute, `\\server\share`, `C:\x` and drive-relative `C:x` all count as absolute. */
-function isAbsolutePath(path: string): boolean {
-  return win32.isAbsolute(path) || win32.parse(path).root !== '';
-}
-
-function checkEntryPath(raw: string, maxDepth: number): void {
-  if (raw.includes('\0')) {
-    throw new StockadeError('UNSAFE_ARCHIVE', [`entry ${quote(raw)} has a NUL byte in its path`]);
-  }
-  if (isAbsolutePath(raw)) {
-    throw new StockadeError('UNSAFE_ARCHIVE', [`entry ${quote(raw)} has an absolute path`]);
-  }
-  // Windows treats `\` as a separator, so `..\..\x` is traversal there.
-  const segments = splitSegments(raw);
-  if (segments.includes('..')) {
-    throw new StockadeError('UNSAFE_ARCHIVE', [`entry ${quote(raw)} has a ".." path segment`]);
-  }
-  const depth = segments.filter((s) => s !== '' && s !== '.').length;
-  if (depth > maxDepth) {
-    throw new StockadeError('UNSAFE_ARCHIVE', [`entry ${quote(raw, 80)} is nested ${depth} levels deep (limit ${maxDepth})`]);
-  }
-}
-
 function checkLinkTarget(raw: string, target: string, type: 'symlink' | 'link'): void {
   if (target.includes('\0')) {
     throw new StockadeError('UNSAFE_ARCHIVE', [`${type} ${quote(raw)} has a NUL byte in its target`]);
@@ -377,11 +333,6 @@ function stripFirstComponent(raw: string): string {
     .join('/');
 }
 
-// Case and Unicode folding as on macOS/Windows file systems (tar's path reservations do the same).
-function fold(path: string): string {
-  return path.normalize('NFD').toLowerCase();
-}
-
 /**
  * Links must resolve inside the package even when other symlinks in the archive are followed,
  * and no entry may sit below a symlink (writing through it would land wherever it points).
@@ -389,18 +340,11 @@ function fold(path: string): string {
 function checkLinks(links: LinkEntry[], files: NpmTarballFile[]): void {
   const symlinks = new Map<string, string>();
   for (const link of links) {
-    if (link.type === 'symlink') symlinks.set(fold(link.path), link.target);
+    if (link.type === 'symlink') symlinks.set(foldCase(link.path), link.target);
   }
-  if (symlinks.size > 0) {
-    for (const file of files) {
-      const segments = file.path.split('/');
-      for (let i = 1; i < segments.length; i++) {
-        const ancestor = segments.slice(0, i).join('/');
-        if (symlinks.has(fold(ancestor))) {
-          throw new StockadeError('UNSAFE_ARCHIVE', [`entry ${quote(file.path)} lies inside the symlink ${quote(ancestor)}`]);
-        }
-      }
-    }
+  const below = findEntryBelowSymlink(files.map((f) => f.path), symlinks);
+  if (below !== undefined) {
+    throw new StockadeError('UNSAFE_ARCHIVE', [`entry ${quote(below.path)} lies inside the symlink ${quote(below.ancestor)}`]);
   }
   for (const link of links) {
     // A symlink target is relative to the link's folder; a hardlink target is an archive path.
@@ -414,29 +358,6 @@ function checkLinks(links: LinkEntry[], files: NpmTarballFile[]): void {
       throw new StockadeError('UNSAFE_ARCHIVE', [`${link.type} ${quote(link.raw)} -> ${quote(link.target)} ${why}`]);
     }
   }
-}
-
-function resolveInside(segments: string[], symlinks: Map<string, string>): 'inside' | 'outside' | 'loop' {
-  const stack: string[] = [];
-  const queue = segments.slice().reverse();
-  let hops = 0;
-  while (queue.length > 0) {
-    const segment = queue.pop() as string;
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (stack.length === 0) return 'outside';
-      stack.pop();
-      continue;
-    }
-    stack.push(segment);
-    const target = symlinks.get(fold(stack.join('/')));
-    if (target !== undefined) {
-      if (++hops > MAX_SYMLINK_HOPS) return 'loop';
-      stack.pop();
-      queue.push(...splitSegments(target).reverse());
-    }
-  }
-  return 'inside';
 }
 
 function parseManifest(raw: string, bytes: Buffer): Record<string, unknown> {

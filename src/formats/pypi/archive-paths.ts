@@ -1,4 +1,5 @@
 import { StockadeError } from '../../errors.js';
+import { MAX_SYMLINK_HOPS, type ArchiveEntryType } from '../archive/paths.js';
 import { printable } from '../npm/names.js';
 
 /**
@@ -15,7 +16,7 @@ export interface PathLimits {
   maxPathLength: number;
 }
 
-export type ArchiveEntryType = 'file' | 'directory' | 'symlink' | 'link';
+export type { ArchiveEntryType };
 
 export interface CheckedPath {
   /** Canonical: `/`-separated, no trailing `/`, no empty, `.` or `..` segments. */
@@ -116,8 +117,6 @@ export class NameRegistry {
     return this.#seen.values();
   }
 }
-
-const MAX_SYMLINK_HOPS = 40;
 
 /**
  * Resolves a symlink (target relative to its folder) inside `root`, following other symlinks of

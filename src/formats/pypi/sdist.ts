@@ -3,6 +3,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { StockadeError } from '../../errors.js';
 import type { ContentView } from '../../security/types.js';
 import { createContentView, DEFAULT_VIEW_BUDGET, type ViewBudget, type ViewEntryInput } from '../../security/view.js';
+import { TAR_ENTRY_TYPES } from '../archive/strict-tar.js';
 import { printable } from '../npm/names.js';
 import { checkEntryPath, foldPath, NameRegistry, quote, symlinkStaysInside, type ArchiveEntryType, type PathLimits } from './archive-paths.js';
 import { DEFAULT_METADATA_LIMITS, parseCoreMetadata, type CoreMetadata, type MetadataLimits } from './metadata.js';
@@ -266,16 +267,6 @@ async function readZipEntries(data: Buffer, where: string, limits: SdistLimits, 
 // ---------------------------------------------------------------------------------------------
 // tar.gz sdists
 
-const TAR_TYPES: Partial<Record<string, ArchiveEntryType>> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  GNUDumpDir: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'link',
-};
-
 function gunzip(data: Buffer, where: string, limits: SdistLimits): Buffer {
   if (data.length < 2 || data[0] !== 0x1f || data[1] !== 0x8b) throw invalid(`${where} is not gzip-compressed`);
   const byRatio = Math.max(limits.ratioGraceBytes, data.length * limits.maxRatio);
@@ -310,7 +301,7 @@ function readTarEntries(data: Buffer, where: string, limits: SdistLimits, names:
     const rawPath = entry.path;
     lastEntry = rawPath;
     if (entries.length >= limits.maxEntries) throw unsafe(`${where} has more than ${limits.maxEntries} entries (at ${quote(rawPath)})`);
-    const type = ignored ? undefined : TAR_TYPES[entry.type];
+    const type = ignored ? undefined : TAR_ENTRY_TYPES[entry.type];
     if (type === undefined) {
       const what = /Device|FIFO/.test(entry.type) ? `a ${entry.type} special file` : `of unsupported type ${entry.type}`;
       throw unsafe(`entry ${quote(rawPath)} in ${where} is ${what}`);

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { win32 } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { ReadEntry } from 'tar';
 import { StockadeError } from '../../errors.js';
 import type { ContentView } from '../../security/types.js';
 import { createContentView, DEFAULT_VIEW_BUDGET, type ViewBudget, type ViewEntryInput } from '../../security/view.js';
+import { checkTarEntryPath, findEntryBelowSymlink, foldCase, InstallPaths, isAbsolutePath, resolveInside, splitSegments, type ArchiveEntryType } from '../archive/paths.js';
+import { BodyCollector, StrictTarReader, TAR_ENTRY_TYPES } from '../archive/strict-tar.js';
 import { printable } from '../npm/names.js';
 import { DEFAULT_RUBY_YAML_LIMITS, parseGemSpec, readRubyYaml, type GemSpec, type RubyValue } from './spec-yaml.js';
-import { StrictTarReader } from './tar-reader.js';
 
 /**
  * Reads a `.gem` written by anyone, without extracting it. A gem is a plain tar holding exactly
@@ -61,7 +61,7 @@ export const DEFAULT_GEM_LIMITS: Readonly<GemLimits> = Object.freeze({
   maxDepth: 64,
 });
 
-export type GemFileType = 'file' | 'directory' | 'symlink' | 'link';
+export type GemFileType = ArchiveEntryType;
 
 export interface GemFile {
   /** Path inside the gem's directory, normalized (`./lib/x.rb` → `lib/x.rb`). */
@@ -123,18 +123,6 @@ const SIGNATURES = MEMBERS.map((m) => `${m}.sig`);
 const HASHES: Record<ChecksumAlgorithm, string> = { SHA1: 'sha1', SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' };
 /** At least one of these must cover metadata.gz and data.tar.gz: SHA1 alone is forgeable. */
 const STRONG: ChecksumAlgorithm[] = ['SHA256', 'SHA384', 'SHA512'];
-
-const TAR_TYPES: Partial<Record<string, GemFileType>> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  GNUDumpDir: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'link',
-};
-
-const MAX_SYMLINK_HOPS = 40; // Linux ELOOP limit
 
 export async function parseGem(data: Buffer, options: ParseGemOptions = {}): Promise<GemContents> {
   const limits: GemLimits = { ...DEFAULT_GEM_LIMITS, ...options.limits };
@@ -211,7 +199,7 @@ function readOuterTar(data: Buffer, limits: GemLimits): Map<string, Buffer> {
           `unexpected gem member ${name}${why}; a gem holds ${MEMBERS.join(', ')} and optional .sig signatures`,
         ]);
       }
-      if (TAR_TYPES[entry.type] !== 'file') {
+      if (TAR_ENTRY_TYPES[entry.type] !== 'file') {
         throw new StockadeError('INVALID_ARCHIVE', [`gem member ${name} is a ${entry.type}, not a regular file`]);
       }
       if (chunksByName.has(raw)) {
@@ -330,9 +318,8 @@ function isPriority(path: string): boolean {
 
 async function readDataArea(body: Buffer, limits: GemLimits, budget: ViewBudget): Promise<DataArea> {
   const files: GemFile[] = [];
-  const byPath = new Map<string, { type: GemFileType; raw: string }>();
-  const chunksByPath = new Map<string, Buffer[]>();
-  let held = 0;
+  const installed = new InstallPaths<GemFileType>(`"${DATA}" entries`, 'directory');
+  const collector = new BodyCollector(budget);
   let unpackedSize = 0;
   let entries = 0;
 
@@ -343,24 +330,19 @@ async function readDataArea(body: Buffer, limits: GemLimits, budget: ViewBudget)
       if (++entries > limits.maxEntries) {
         throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" has more than ${limits.maxEntries} entries (at "${printable(raw)}")`]);
       }
-      const type = TAR_TYPES[entry.type];
+      const type = TAR_ENTRY_TYPES[entry.type];
       if (type === undefined) {
         const what = /Device|FIFO/.test(entry.type) ? `a ${entry.type} special file` : `of unsupported type ${entry.type}`;
         throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" entry "${printable(raw)}" is ${what}`]);
       }
-      const segments = checkEntryPath(raw, limits.maxDepth);
+      const segments = checkTarEntryPath(raw, limits.maxDepth, `"${DATA}" entry`);
       const path = segments.join('/');
       if (path === '') {
         // `./` is the gem directory itself.
         if (type === 'directory') return void entry.resume();
         throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" ${type} "${printable(raw)}" would replace the gem directory`]);
       }
-      const previous = byPath.get(path);
-      if (previous !== undefined && !(previous.type === 'directory' && type === 'directory')) {
-        // Extraction keeps the last copy, so a scanner reading the first would be fooled.
-        throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" entries "${printable(previous.raw)}" and "${printable(raw)}" both install to "${printable(path)}"`]);
-      }
-      byPath.set(path, { type, raw });
+      installed.claim(path, raw, type);
       const size = type === 'file' ? entry.size : 0;
       if (size > limits.maxEntryBytes) {
         throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" entry "${printable(raw)}" is ${size} bytes (limit ${limits.maxEntryBytes})`]);
@@ -377,9 +359,9 @@ async function readDataArea(body: Buffer, limits: GemLimits, budget: ViewBudget)
         file.linkTarget = target;
       } else if (type === 'link') {
         const rawTarget = entry.linkpath ?? '';
-        const target = checkEntryPath(rawTarget, limits.maxDepth).join('/');
+        const target = checkTarEntryPath(rawTarget, limits.maxDepth, `"${DATA}" entry`).join('/');
         // A tar hard link names an earlier member; anything else cannot be extracted inside the gem.
-        if (byPath.get(target)?.type !== 'file') {
+        if (installed.typeOf(target) !== 'file') {
           throw new StockadeError('UNSAFE_ARCHIVE', [
             `"${DATA}" hard link "${printable(raw)}" points to "${printable(rawTarget)}", which is not an earlier file of the gem`,
           ]);
@@ -389,15 +371,8 @@ async function readDataArea(body: Buffer, limits: GemLimits, budget: ViewBudget)
       files.push(file);
       if (type === 'file') {
         unpackedSize += size;
-        // The declared size decides up front, so a body is either kept whole or not at all.
         const room = isPriority(path) ? budget.maxTotalBytes : Math.floor(budget.maxTotalBytes / 2);
-        if (size <= budget.maxFileBytes && held + size <= room) {
-          held += size;
-          const chunks: Buffer[] = [];
-          chunksByPath.set(path, chunks);
-          entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-          return;
-        }
+        if (collector.keep(entry, path, size, room)) return;
       }
       entry.resume();
     },
@@ -407,9 +382,7 @@ async function readDataArea(body: Buffer, limits: GemLimits, budget: ViewBudget)
   reader.end();
   checkLinks(files);
 
-  const bodies = new Map<string, Buffer>();
-  for (const [path, chunks] of chunksByPath) bodies.set(path, Buffer.concat(chunks));
-  return { files, bodies, unpackedSize };
+  return { files, bodies: collector.bodies(), unpackedSize };
 }
 
 /** Streams data.tar.gz's output into `sink`, stopping as soon as the budget is passed. */
@@ -440,36 +413,11 @@ async function gunzipInto(body: Buffer, limits: GemLimits, sink: (chunk: Buffer)
   }
 }
 
-/** Unix-absolute, `\\server\share`, `C:\x` and drive-relative `C:x` all count as absolute. */
-function isAbsolutePath(path: string): boolean {
-  return win32.isAbsolute(path) || win32.parse(path).root !== '';
-}
-
-/** Rejects names that could land outside the gem directory; returns the normalized segments. */
-function checkEntryPath(raw: string, maxDepth: number): string[] {
-  const where = `"${DATA}" entry "${printable(raw)}"`;
-  if (raw.includes('\0')) throw new StockadeError('UNSAFE_ARCHIVE', [`${where} has a NUL byte in its path`]);
-  if (isAbsolutePath(raw)) throw new StockadeError('UNSAFE_ARCHIVE', [`${where} has an absolute path`]);
-  // Windows treats `\` as a separator, so `..\..\x` is traversal there.
-  const segments = raw.split(/[\\/]/);
-  if (segments.includes('..')) throw new StockadeError('UNSAFE_ARCHIVE', [`${where} has a ".." path segment`]);
-  const kept = segments.filter((s) => s !== '' && s !== '.');
-  if (kept.length > maxDepth) {
-    throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" entry "${printable(raw, 80)}" is nested ${kept.length} levels deep (limit ${maxDepth})`]);
-  }
-  return kept;
-}
-
 function normalizeListed(path: string): string {
   return path
     .split('/')
     .filter((s) => s !== '' && s !== '.')
     .join('/');
-}
-
-// Case and Unicode folding as on macOS/Windows file systems.
-function fold(path: string): string {
-  return path.normalize('NFD').toLowerCase();
 }
 
 /**
@@ -479,46 +427,18 @@ function fold(path: string): string {
  */
 function checkLinks(files: GemFile[]): void {
   const symlinks = new Map<string, string>();
-  for (const file of files) if (file.type === 'symlink' && file.linkTarget !== undefined) symlinks.set(fold(file.path), file.linkTarget);
+  for (const file of files) if (file.type === 'symlink' && file.linkTarget !== undefined) symlinks.set(foldCase(file.path), file.linkTarget);
   if (symlinks.size === 0) return;
-  for (const file of files) {
-    const segments = file.path.split('/');
-    for (let i = 1; i < segments.length; i++) {
-      const ancestor = segments.slice(0, i).join('/');
-      if (symlinks.has(fold(ancestor))) {
-        throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" entry "${printable(file.path)}" lies inside the symlink "${printable(ancestor)}"`]);
-      }
-    }
+  const below = findEntryBelowSymlink(files.map((f) => f.path), symlinks);
+  if (below !== undefined) {
+    throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" entry "${printable(below.path)}" lies inside the symlink "${printable(below.ancestor)}"`]);
   }
   for (const file of files) {
     if (file.type !== 'symlink' || file.linkTarget === undefined) continue;
-    const outcome = resolveInside([...file.path.split('/').slice(0, -1), ...file.linkTarget.split(/[\\/]/)], symlinks);
+    const outcome = resolveInside([...file.path.split('/').slice(0, -1), ...splitSegments(file.linkTarget)], symlinks);
     if (outcome !== 'inside') {
       const why = outcome === 'loop' ? 'loops through symlinks' : 'resolves outside the gem';
       throw new StockadeError('UNSAFE_ARCHIVE', [`"${DATA}" symlink "${printable(file.path)}" -> "${printable(file.linkTarget)}" ${why}`]);
     }
   }
-}
-
-function resolveInside(segments: string[], symlinks: Map<string, string>): 'inside' | 'outside' | 'loop' {
-  const stack: string[] = [];
-  const queue = segments.slice().reverse();
-  let hops = 0;
-  while (queue.length > 0) {
-    const segment = queue.pop() as string;
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (stack.length === 0) return 'outside';
-      stack.pop();
-      continue;
-    }
-    stack.push(segment);
-    const target = symlinks.get(fold(stack.join('/')));
-    if (target !== undefined) {
-      if (++hops > MAX_SYMLINK_HOPS) return 'loop';
-      stack.pop();
-      queue.push(...target.split(/[\\/]/).reverse());
-    }
-  }
-  return 'inside';
 }

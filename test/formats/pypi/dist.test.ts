@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { isStockadeError } from '../../../src/errors.js';
+import { expectCode } from '../../helpers/expect-code.js';
 import { parseSdist } from '../../../src/formats/pypi/sdist.js';
 import { parseWheel } from '../../../src/formats/pypi/wheel.js';
 import { buildSdist, buildWheel, cleanupBuilder, metadataFor, type BuiltDist, type DistSpec } from './build-dist.js';
-
-async function expectCode(fn: () => Promise<unknown>, code: string, ...mentions: string[]): Promise<void> {
-  await assert.rejects(fn, (error: unknown) => {
-    assert.ok(isStockadeError(error), `not a StockadeError: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    for (const mention of mentions) assert.ok(error.message.includes(mention), `"${error.message}" should mention ${mention}`);
-    return true;
-  });
-}
 
 const GOOD: DistSpec = {
   name: 'Demo.Pkg',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { isStockadeError } from '../../../src/errors.js';
+import { expectCode } from '../../helpers/expect-code.js';
 import { parseGem, type GemContents } from '../../../src/formats/rubygems/gem.js';
 import {
   assertRubyInstalled,
@@ -17,15 +18,6 @@ import {
   writeTar,
   type FixtureGem,
 } from './build-gem.js';
-
-async function expectCode(fn: () => Promise<unknown>, code: string, ...mentions: string[]): Promise<void> {
-  await assert.rejects(fn, (error: unknown) => {
-    assert.ok(isStockadeError(error), `not a StockadeError: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    for (const mention of mentions) assert.ok(error.message.includes(mention), `"${error.message}" should mention ${mention}`);
-    return true;
-  });
-}
 
 const widget: FixtureGem = {
   name: 'acme-widget',

@@ -11,9 +11,8 @@ import {
   ubuntuScheme,
 } from '../../../src/security/versions/dpkg.js';
 import { randomPicker } from './random.js';
+import { describeDisagreements, sign, symbol } from './reference.js';
 
-const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
-const symbol = (n: number) => (n < 0 ? '<' : n > 0 ? '>' : '=');
 
 // [a, b, expected sign of compare(a, b)]
 const TRICKY_PAIRS: [string, string, number][] = [
@@ -232,10 +231,6 @@ function dpkgCompare(pairs: readonly [string, string][]): number[] {
 
 /** Perl compares digit runs as Perl numbers, exact only below 2^64 (20 digits). */
 const hasHugeNumber = (v: string) => (v.match(/[0-9]+/g) ?? []).some((run) => run.replace(/^0+/, '').length >= 20);
-
-function describeDisagreements(rows: string[]): string {
-  return `${rows.length} disagreement(s), first 20:\n${rows.slice(0, 20).join('\n')}`;
-}
 
 const haveReferenceTools =
   spawnSync('perl', ['-MDpkg::Version', '-e', '1']).status === 0 && spawnSync('dpkg', ['--version']).status === 0;

@@ -4,9 +4,8 @@ import { before, describe, it } from 'node:test';
 import { versionSchemeFor } from '../../../src/security/versions/index.js';
 import { isPrerelease, normalizePep440, pep440Scheme } from '../../../src/security/versions/pep440.js';
 import { randomPicker } from './random.js';
+import { askReference, describeDisagreements, generatePairs, sign, symbol, unhex } from './reference.js';
 
-const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
-const symbol = (n: number) => (n < 0 ? '<' : n > 0 ? '>' : '=');
 
 // [a, b, expected sign of compare(a, b)]
 const TRICKY_PAIRS: [string, string, number][] = [
@@ -216,18 +215,7 @@ function makeGenerator(seed: number) {
  * Deterministic pairs of versions we call valid, and the candidates we call invalid (kept:
  * packaging must call them invalid too).
  */
-function generate(seed: number, wanted: number): { pairs: [string, string][]; invalid: string[] } {
-  const { random, version, variant } = makeGenerator(seed);
-  const pairs: [string, string][] = [];
-  const invalid = new Set<string>();
-  while (pairs.length < wanted) {
-    const a = version();
-    const b = random() < 0.6 ? variant(a) : version();
-    for (const v of [a, b]) if (!pep440Scheme.isValid(v)) invalid.add(v);
-    if (pep440Scheme.isValid(a) && pep440Scheme.isValid(b)) pairs.push(random() < 0.5 ? [a, b] : [b, a]);
-  }
-  return { pairs, invalid: [...invalid] };
-}
+const generate = (seed: number, wanted: number) => generatePairs(makeGenerator(seed), (v) => pep440Scheme.isValid(v), wanted);
 
 /** Debian's own interpreter: `python3` first on PATH may be a version manager's shim. */
 const PYTHON = '/usr/bin/python3';
@@ -255,9 +243,6 @@ for line in sys.stdin:
 print("\\n".join(out))
 `;
 
-const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
-const unhex = (h: string) => Buffer.from(h, 'hex').toString('utf8');
-
 interface PackagingAnswer {
   compare: number | undefined;
   /** Per side: undefined when packaging refuses the version. */
@@ -266,28 +251,15 @@ interface PackagingAnswer {
 
 /** Every pair through one Python process running packaging. */
 function packagingCompare(pairs: readonly [string, string][]): PackagingAnswer[] {
-  const input = pairs.map(([a, b]) => `${hex(a)}\t${hex(b)}\n`).join('');
   // -I: isolated, so no PYTHONPATH or user site can swap in another packaging.
-  const run = spawnSync(PYTHON, ['-I', '-c', PYTHON_COMPARE], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(run.status, 0, `python failed: ${run.stderr}`);
-  const lines = run.stdout.split('\n');
-  lines.pop();
-  assert.equal(lines.length, pairs.length, `python answered ${lines.length} of ${pairs.length}: ${run.stderr}`);
-  return lines.map((line) => {
-    const [c, ...sides] = line.split('\t');
-    return {
-      compare: c === 'x' ? undefined : Number(c),
-      sides: sides.map((side) => {
-        if (side === '!') return undefined;
-        const [normalized, prerelease] = side.split(':');
-        return { normalized: unhex(normalized!), prerelease: prerelease === '1' };
-      }),
-    };
-  });
-}
-
-function describeDisagreements(rows: string[]): string {
-  return `${rows.length} disagreement(s), first 20:\n${rows.slice(0, 20).join('\n')}`;
+  return askReference('python', PYTHON, ['-I', '-c', PYTHON_COMPARE], pairs).map(({ compare, sides }) => ({
+    compare,
+    sides: sides.map((side) => {
+      if (side === '!') return undefined;
+      const [normalized, prerelease] = side.split(':');
+      return { normalized: unhex(normalized!), prerelease: prerelease === '1' };
+    }),
+  }));
 }
 
 /** Our deliberate refusals (see pep440.ts): packaging may take these, we never do. */

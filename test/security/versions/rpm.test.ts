@@ -14,9 +14,8 @@ import {
   rpmSchemes,
 } from '../../../src/security/versions/rpm.js';
 import { randomPicker } from './random.js';
+import { describeDisagreements, sign, symbol } from './reference.js';
 
-const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
-const symbol = (n: number) => (n < 0 ? '<' : n > 0 ? '>' : '=');
 const redHat = createRpmScheme('Red Hat');
 
 // rpmvercmp on plain versions: [a, b, expected sign]
@@ -244,10 +243,6 @@ const ourSplit = (v: string) => {
   const part = (s: string | number | undefined) => (s === undefined ? '-' : hex(String(s)));
   return `${part(evr.epoch)}|${part(evr.version)}|${part(evr.release)}`;
 };
-
-function describeDisagreements(rows: string[]): string {
-  return `${rows.length} disagreement(s), first 20:\n${rows.slice(0, 20).join('\n')}`;
-}
 
 const haveRpm = spawnSync('rpm', ['--eval', '%{lua: print(rpm.vercmp("1", "2"))}'], { encoding: 'utf8' }).stdout?.trim() === '-1';
 

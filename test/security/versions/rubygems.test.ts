@@ -4,9 +4,8 @@ import { before, describe, it } from 'node:test';
 import { versionSchemeFor } from '../../../src/security/versions/index.js';
 import { isPrerelease, rubyGemsScheme } from '../../../src/security/versions/rubygems.js';
 import { randomPicker } from './random.js';
+import { askReference, describeDisagreements, generatePairs, sign, symbol } from './reference.js';
 
-const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
-const symbol = (n: number) => (n < 0 ? '<' : n > 0 ? '>' : '=');
 
 // [a, b, expected sign of compare(a, b)]
 const TRICKY_PAIRS: [string, string, number][] = [
@@ -156,18 +155,7 @@ function makeGenerator(seed: number) {
 }
 
 /** Deterministic pairs of versions we call valid, and the candidates we call invalid. */
-function generate(seed: number, wanted: number): { pairs: [string, string][]; invalid: string[] } {
-  const { random, version, variant } = makeGenerator(seed);
-  const pairs: [string, string][] = [];
-  const invalid = new Set<string>();
-  while (pairs.length < wanted) {
-    const a = version();
-    const b = random() < 0.6 ? variant(a) : version();
-    for (const v of [a, b]) if (!rubyGemsScheme.isValid(v)) invalid.add(v);
-    if (rubyGemsScheme.isValid(a) && rubyGemsScheme.isValid(b)) pairs.push(random() < 0.5 ? [a, b] : [b, a]);
-  }
-  return { pairs, invalid: [...invalid] };
-}
+const generate = (seed: number, wanted: number) => generatePairs(makeGenerator(seed), (v) => rubyGemsScheme.isValid(v), wanted);
 
 /**
  * Per pair: `cmp|x <TAB> a <TAB> b`, each version `!` when Gem::Version.correct? refuses it, else
@@ -187,8 +175,6 @@ end
 puts out
 `;
 
-const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
-
 interface GemAnswer {
   compare: number | undefined;
   /** Per side: prerelease?, or undefined when Gem::Version.correct? refuses the version. */
@@ -197,20 +183,10 @@ interface GemAnswer {
 
 /** Every pair through one Ruby process running Gem::Version. */
 function gemCompare(pairs: readonly [string, string][]): GemAnswer[] {
-  const input = pairs.map(([a, b]) => `${hex(a)}\t${hex(b)}\n`).join('');
-  const run = spawnSync('ruby', ['-e', RUBY_COMPARE], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(run.status, 0, `ruby failed: ${run.stderr}`);
-  const lines = run.stdout.split('\n');
-  lines.pop();
-  assert.equal(lines.length, pairs.length, `ruby answered ${lines.length} of ${pairs.length}: ${run.stderr}`);
-  return lines.map((line) => {
-    const [c, ...sides] = line.split('\t');
-    return { compare: c === 'x' ? undefined : Number(c), sides: sides.map((side) => (side === '!' ? undefined : side === '1')) };
-  });
-}
-
-function describeDisagreements(rows: string[]): string {
-  return `${rows.length} disagreement(s), first 20:\n${rows.slice(0, 20).join('\n')}`;
+  return askReference('ruby', 'ruby', ['-e', RUBY_COMPARE], pairs).map(({ compare, sides }) => ({
+    compare,
+    sides: sides.map((side) => (side === '!' ? undefined : side === '1')),
+  }));
 }
 
 /** Our deliberate refusals (see rubygems.ts): Gem::Version takes these, we never do. */
