@@ -7,7 +7,8 @@
 //
 // Environment read:
 //   STOCKADE_TEST_CONCURRENCY  test files run at once (default 2: CI has 2 cores)
-//   STOCKADE_TEST_SUMMARY      if set, path of a JSON file to write the counts to
+//   STOCKADE_TEST_SUMMARY      if set, path of a JSON file to write the counts to; the
+//                              finished tests go next to it, one line each, as NAME.files.txt
 //   STOCKADE_TEST_DB, STOCKADE_TEST_PG_URL, ...  passed through to the tests
 //
 // Exit code: the runner's; but never 0 when no test ran (an empty run must
@@ -76,16 +77,21 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2);
 }
 
+// Per-file counts next to the summary, for scripts/test.sh to compare the two databases' runs.
+const fileCountsPath = summaryPath ? `${summaryPath.replace(/\.json$/, '')}.files.txt` : null;
+
 const args = [
   '--import', 'tsx',
   '--test',
   '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  ...(fileCountsPath ? ['--test-reporter=./scripts/file-counts-reporter.mjs', '--test-reporter-destination=/dev/null'] : []),
   `--test-concurrency=${concurrency}`,
   // A hung test fails after 5 minutes instead of eating CI's 90.
   '--test-timeout=300000',
   // A file whose tests are done but left a handle open (a pool, a server)
   // would otherwise keep its process, and so the whole run, alive forever.
-  '--test-force-exit',
+  '--import', './scripts/test-exit-guard.mjs',
   ...files,
 ];
 
@@ -94,8 +100,10 @@ console.log(
     (process.env.STOCKADE_TEST_DB ? `, STOCKADE_TEST_DB=${process.env.STOCKADE_TEST_DB}` : ''),
 );
 
+if (fileCountsPath) writeFileSync(fileCountsPath, '');
 const child = spawn(process.execPath, args, {
   cwd: repoRoot,
+  env: fileCountsPath ? { ...process.env, STOCKADE_TEST_FILE_COUNTS: fileCountsPath } : process.env,
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 
