@@ -11,18 +11,10 @@ import { readRpmLayout } from '../../../src/formats/rpm/header.js';
 import { parseEvr, parseRpm, readRpmPayload, type RpmDependency, type RpmPackage } from '../../../src/formats/rpm/package.js';
 import { RpmType, Tag } from '../../../src/formats/rpm/tags.js';
 import { buildRpm, readRpm, rpmQuery, type FixtureSpec } from './build-rpm.js';
+import { expectCode as expectCodeAsync } from '../../helpers/expect-code.js';
 
 function expectCode(fn: () => unknown, code: string, ...mentions: string[]): void {
   assert.throws(fn, (error: unknown) => {
-    assert.ok(isStockadeError(error), `not a StockadeError: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    for (const mention of mentions) assert.ok(error.message.includes(mention), `"${error.message}" should mention ${mention}`);
-    return true;
-  });
-}
-
-async function expectCodeAsync(fn: () => Promise<unknown>, code: string, ...mentions: string[]): Promise<void> {
-  await assert.rejects(fn, (error: unknown) => {
     assert.ok(isStockadeError(error), `not a StockadeError: ${String(error)}`);
     assert.equal(error.code, code, error.message);
     for (const mention of mentions) assert.ok(error.message.includes(mention), `"${error.message}" should mention ${mention}`);
