@@ -47,10 +47,29 @@ export function createFsBlobDriver(options: FsBlobStoreOptions): BlobStoreDriver
     return path.join(blobsDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
+  // Directories this process made or found: a put then skips the mkdir (a syscall per upload).
+  // Nothing removes them while the server runs; if something did, the ENOENT retry makes it again.
+  const knownDirs = new Set<string>();
+  async function ensureDir(dir: string): Promise<void> {
+    if (knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    knownDirs.add(dir);
+  }
+  async function retryMissingDir<T>(dir: string, action: () => Promise<T>): Promise<T> {
+    await ensureDir(dir);
+    try {
+      return await action();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      knownDirs.delete(dir);
+      await ensureDir(dir);
+      return action();
+    }
+  }
+
   async function createWriter(): Promise<BlobWriter> {
-    await mkdir(tmpDir, { recursive: true });
     const tmpPath = path.join(tmpDir, randomUUID());
-    const handle = await open(tmpPath, 'wx', 0o644);
+    const handle = await retryMissingDir(tmpDir, () => open(tmpPath, 'wx', 0o644));
     // flush: fsync before close, and pipeline() resolves only after close, so commit renames durable data.
     const stream = handle.createWriteStream({ flush: true });
 
@@ -60,9 +79,8 @@ export function createFsBlobDriver(options: FsBlobStoreOptions): BlobStoreDriver
       async commit(sha256) {
         const target = blobPath(sha256);
         const dir = path.dirname(target);
-        await mkdir(dir, { recursive: true });
         // Atomic, and replacing an identical blob is harmless: concurrent puts of one content all win.
-        await rename(tmpPath, target);
+        await retryMissingDir(dir, () => rename(tmpPath, target));
         await syncDir(dir);
       },
 

@@ -50,6 +50,19 @@ describe('fs BlobStore', () => {
       assert.deepEqual(await readFile(file), data);
     }));
 
+  it('makes its folders again when they were removed behind its back', () =>
+    withRoot(async (root) => {
+      const store = createFsBlobStore({ root });
+      const first = await store.put(Buffer.from('first'));
+      // Everything below the root goes, including the folders the store already knows.
+      await rm(path.join(root, 'sha256'), { recursive: true, force: true });
+      await rm(path.join(root, 'tmp'), { recursive: true, force: true });
+      const again = await store.put(Buffer.from('first'));
+      assert.equal(again.sha256, first.sha256);
+      const file = path.join(root, 'sha256', first.sha256.slice(0, 2), first.sha256.slice(2, 4), first.sha256);
+      assert.deepEqual(await readFile(file), Buffer.from('first'));
+    }));
+
   it('leaves the temp dir empty after successful and failed operations', () =>
     withRoot(async (root) => {
       const store = createFsBlobStore({ root });
