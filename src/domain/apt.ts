@@ -68,6 +68,12 @@ export function createApt(deps: { db: Db }) {
     return blocksOfPackages(db, 'apt_entries', repoId, dist, names, blockSize);
   }
 
+  /** Every distribution that lists a version, in the order they were added. */
+  async function distsOf(versionId: number): Promise<string[]> {
+    const rows = await db.selectFrom('apt_entries').select('dist').where('version_id', '=', versionId).orderBy('id').execute();
+    return [...new Set(rows.map((row) => row.dist))];
+  }
+
   /** The published entries of the given blocks of one distribution, in id order. */
   async function blockEntries(repoId: number, dist: string, blocks: readonly number[], blockSize: number): Promise<AptIndexEntry[]> {
     if (blocks.length === 0) return [];
@@ -113,7 +119,7 @@ export function createApt(deps: { db: Db }) {
     return row?.id ?? null;
   }
 
-  return { addEntry, isListed, blockSignatures, blocksOf, blockEntries, poolFile, versionId };
+  return { addEntry, isListed, distsOf, blockSignatures, blocksOf, blockEntries, poolFile, versionId };
 }
 
 export type Apt = ReturnType<typeof createApt>;

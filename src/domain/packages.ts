@@ -520,7 +520,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
       .selectFrom('versions')
       .innerJoin('packages', 'packages.id', 'versions.package_id')
       .innerJoin('files', 'files.version_id', 'versions.id')
-      .select(['packages.repo_id', 'packages.name', 'versions.version', 'versions.metadata', 'versions.status', 'files.sha256', 'files.filename', 'files.size'])
+      .select(['versions.id as version_id', 'packages.repo_id', 'packages.name', 'versions.version', 'versions.metadata', 'versions.status', 'files.sha256', 'files.filename', 'files.size'])
       .where('packages.format', '=', format);
     if (names !== undefined) query = query.where('packages.name', 'in', names);
     const rows = await query.execute();

@@ -60,6 +60,12 @@ export function createRpm(deps: { db: Db }) {
     return blocksOfPackages(db, 'rpm_entries', repoId, dist, names, blockSize);
   }
 
+  /** Every distribution that lists a version, in the order they were added. */
+  async function distsOf(versionId: number): Promise<string[]> {
+    const rows = await db.selectFrom('rpm_entries').select('dist').where('version_id', '=', versionId).orderBy('id').execute();
+    return [...new Set(rows.map((row) => row.dist))];
+  }
+
   /** The published entries of the given blocks of one distribution, in id order. */
   async function blockEntries(repoId: number, dist: string, blocks: readonly number[], blockSize: number): Promise<RpmIndexEntry[]> {
     if (blocks.length === 0) return [];
@@ -92,7 +98,7 @@ export function createRpm(deps: { db: Db }) {
     return row ? { sha256: row.sha256, size: Number(row.size) } : null;
   }
 
-  return { addEntry, isListed, blockSignatures, blocksOf, blockEntries, packageFile };
+  return { addEntry, isListed, distsOf, blockSignatures, blocksOf, blockEntries, packageFile };
 }
 
 export type Rpm = ReturnType<typeof createRpm>;

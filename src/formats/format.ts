@@ -16,6 +16,8 @@ export interface InspectedArtifact {
 export interface UploadTarget {
   distribution?: string;
   component?: string;
+  /** For inspection: every distribution the file is listed in, whose OS advisories all apply. */
+  listedIn?: readonly string[];
 }
 
 /** The result of storing one uploaded file through a format's own rules. */

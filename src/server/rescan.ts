@@ -59,10 +59,10 @@ export async function rescanPackages(
       const rows = await deps.domain.packages.versionsNamed(format.name, list.slice(start, start + 500));
       // OS advisories name source packages: `openssl` covers the binaries `libssl3` and `openssl-libs`.
       if (osvBasesFor(format.name).length > 0 && start === 0) {
-        const named = new Set(rows.map((row) => `${row.repo_id}\0${row.name}\0${row.version}`));
+        const named = new Set(rows.map((row) => row.version_id));
         for (const row of await deps.domain.packages.versionsNamed(format.name)) {
           const source = sourceNameOf(format.name, row.metadata);
-          if (source !== undefined && names.has(source) && !named.has(`${row.repo_id}\0${row.name}\0${row.version}`)) rows.push(row);
+          if (source !== undefined && names.has(source) && !named.has(row.version_id)) rows.push(row);
         }
       }
       for (const row of rows) {
@@ -78,8 +78,8 @@ export async function rescanPackages(
         let inspected;
         try {
           if (row.size > MAX_RESCAN_BYTES) throw new Error('too large to rescan in memory');
-          const dist = distOf(row.metadata);
-          inspected = await format.inspect(await deps.blobs.read(row.sha256), row.filename, dist === undefined ? undefined : { distribution: dist });
+          const dists = await listedIn(deps.domain, format.name, row.version_id, row.metadata);
+          inspected = await format.inspect(await deps.blobs.read(row.sha256), row.filename, dists.length === 0 ? undefined : { distribution: dists[0] as string, listedIn: dists });
         } catch {
           tally.failed++;
           continue;
@@ -128,10 +128,12 @@ function metadataOf(stored: unknown): Record<string, unknown> {
   }
 }
 
-/** The distribution a stored OS package was published to (its first listing). */
-function distOf(metadata: string): string | undefined {
+/** Every distribution a stored OS package version is listed in; its first upload's when unlisted. */
+async function listedIn(domain: Domain, format: string, versionId: number, metadata: string): Promise<string[]> {
+  const dists = format === 'debian' ? await domain.apt.distsOf(versionId) : format === 'rpm' ? await domain.rpm.distsOf(versionId) : [];
+  if (dists.length > 0) return dists;
   const dist = metadataOf(metadata).dist;
-  return typeof dist === 'string' ? dist : undefined;
+  return typeof dist === 'string' ? [dist] : [];
 }
 
 /** The source package of a stored OS package version, from what its format recorded at upload. */

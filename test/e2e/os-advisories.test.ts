@@ -94,6 +94,11 @@ describe('OS advisories for Debian and RPM packages', () => {
     const older = await buildDeb({ name: 'openssl', version: '3.0.10-0+deb11u1', arch: 'amd64' });
     const bullseye = await upload(older.data, 'openssl-11.deb', 'bullseye');
     assert.doesNotMatch(JSON.stringify(bullseye.reasons), /DSA-9001-1/);
+
+    // The bullseye file listed in bookworm too is judged by bookworm's records as well.
+    const listedAgain = await upload(older.data, 'openssl-11.deb', 'bookworm');
+    assert.equal(listedAgain.verdict, 'warn');
+    assert.match(JSON.stringify(listedAgain.reasons), /DSA-9001-1/);
     await older.cleanup();
 
     const fixed = await buildDeb({ name: 'openssl', version: '3.0.11-1~deb12u1', arch: 'amd64' });

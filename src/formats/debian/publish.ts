@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { compareDpkgVersions } from '../../security/versions/dpkg.js';
 import type { Actor } from '../../domain/audit.js';
 import type { PackageRef } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
@@ -16,6 +17,11 @@ export const FORMAT = 'debian';
 // Distribution and component names become URL segments and index paths.
 const PLACE_NAME = /^[a-z0-9][a-z0-9.+-]{0,63}$/;
 
+/** Order of stored version keys: the architecture never decides it. */
+export function compareVersionKeys(a: string, b: string): number {
+  return compareDpkgVersions(a.replace(/_[^_]*$/, ''), b.replace(/_[^_]*$/, ''));
+}
+
 /** The stored version key: Debian versions never contain `_`, so `1.0-1_amd64` is unambiguous. */
 export function versionKey(version: string, arch: string): string {
   return `${version}_${arch}`;
@@ -26,7 +32,7 @@ export function versionKey(version: string, arch: string): string {
  * reads: the control fields, the distribution (which OS advisories apply) and the file list with
  * owners and types, which the content view does not carry.
  */
-export async function inspectDeb(data: Buffer, dist?: string): Promise<InspectedArtifact & { arch: string; contents: Awaited<ReturnType<typeof parseDeb>> }> {
+export async function inspectDeb(data: Buffer, dists: readonly string[] = []): Promise<InspectedArtifact & { arch: string; contents: Awaited<ReturnType<typeof parseDeb>> }> {
   const contents = await parseDeb(data, {}, { view: true });
   const control = contents.control;
   const name = control.get('Package') as string;
@@ -34,7 +40,7 @@ export async function inspectDeb(data: Buffer, dist?: string): Promise<Inspected
   const arch = control.get('Architecture') as string;
   const manifest = {
     ...control.toObject(),
-    ...(dist === undefined ? {} : { dist }),
+    ...(dists.length === 0 ? {} : { dist: dists[0], dists: [...dists] }),
     files: contents.files.map((f) => ({ path: f.path, type: f.type, uid: f.uid, uname: f.uname, mode: f.mode })),
   };
   return { name, version, arch, filename: debFilename(name, version, arch), manifest, view: contents.view as ContentView, contents };
@@ -63,29 +69,41 @@ function placeOf(target: UploadTarget | undefined): { dist: string; component: s
  */
 export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<UploadResult> {
   const { dist, component } = placeOf(input.target);
-  const inspected = await inspectDeb(input.data, dist);
+  const inspected = await inspectDeb(input.data, [dist]);
   const { name, version, arch, filename, contents } = inspected;
   const key = versionKey(version, arch);
   const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
   const sha256 = hash('sha256', input.data, 'hex');
   const pool = poolPath(component, sourceOf(contents.control), filename);
 
+  const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
+  const artifactFor = (manifest: Record<string, unknown>): ArtifactInfo => ({ format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest });
+
   const existing = await ctx.domain.packages.findFile(ref, filename);
   if (existing) {
     if (existing.sha256 !== sha256) throw new StockadeError('VERSION_EXISTS', [name, `${version} (${arch}) with different content`]);
-    // The same file again: list it here too, if it is not already.
+    // The same file again: list it here too, if it is not already, judged for every distribution it is in.
     const versionId = await ctx.domain.apt.versionId(input.repo.id, FORMAT, name, key);
     if (versionId !== null && !(await ctx.domain.apt.isListed(input.repo.id, versionId, dist, component))) {
+      const dists = [...new Set([...(await ctx.domain.apt.distsOf(versionId)), dist])];
+      const { verdict } = await ctx.gate.evaluate(input.repo, { artifact: artifactFor({ ...inspected.manifest, dist: dists[0], dists }), view: inspected.view });
+      if (verdict.action === 'block') {
+        await ctx.gate.recordBlocked(input.actor, input.repo, artifactFor(inspected.manifest), verdict);
+        throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
+      }
       const stanza = packagesStanza(contents.control, { poolPath: pool, size: existing.size, md5: existing.md5, sha1: existing.sha1, sha256: existing.sha256 });
       await ctx.domain.apt.addEntry(ctx.domain.db, { repoId: input.repo.id, versionId, dist, component, arch, poolPath: pool, stanza });
+      await ctx.domain.packages.regate(input.actor, ref, { version: key, gate: gateRecordOf(verdict), compare: compareVersionKeys, why: `listed in ${dist}` });
       ctx.domain.changes.publish('package', `${input.repo.id}:${FORMAT}:${name}`);
+      // An approval of the earlier findings can keep the version published.
+      const quarantined = (await ctx.domain.packages.findFile(ref, filename))?.status === 'quarantined';
+      return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: quarantined ? 'quarantine' : verdict.reasons.length > 0 ? 'warn' : 'allow', reasons: verdict.reasons };
     }
     const reasons = existing.reasons;
     return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: existing.status === 'quarantined' ? 'quarantine' : reasons.length > 0 ? 'warn' : 'allow', reasons };
   }
 
-  const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
-  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest: inspected.manifest };
+  const artifact = artifactFor(inspected.manifest);
   const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: inspected.view });
   if (verdict.action === 'block') {
     await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);

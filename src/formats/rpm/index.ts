@@ -1,6 +1,5 @@
-import { compareEvr, parseRpmEvr } from '../../security/versions/rpm.js';
 import type { Format } from '../format.js';
-import { ECOSYSTEM, FORMAT, ingestRpm, inspectRpm } from './publish.js';
+import { compareVersionKeys, ECOSYSTEM, FORMAT, ingestRpm, inspectRpm } from './publish.js';
 import { rpmRoutes } from './routes.js';
 
 const LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
@@ -9,14 +8,14 @@ const LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
 export const rpmFormat: Format = {
   name: FORMAT,
   ecosystem: ECOSYSTEM,
-  // Stored versions are `[epoch:]version-release.arch`; the architecture never decides the order.
-  compareVersions: (a, b) => compareEvr(parseRpmEvr(a.replace(/\.[^.]*$/, '')), parseRpmEvr(b.replace(/\.[^.]*$/, ''))),
+  // Stored versions are `[epoch:]version-release.arch`.
+  compareVersions: compareVersionKeys,
   routes: rpmRoutes,
   claims(filename, head) {
     return /\.rpm$/i.test(filename) && head.subarray(0, 4).equals(LEAD_MAGIC);
   },
   async inspect(data, _filename, target) {
-    const { name, version, filename, manifest, view } = await inspectRpm(data, target?.distribution);
+    const { name, version, filename, manifest, view } = await inspectRpm(data, target?.listedIn ?? (target?.distribution === undefined ? [] : [target.distribution]));
     return { name, version, filename, manifest, view };
   },
   upload: (ctx, input) => ingestRpm(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),

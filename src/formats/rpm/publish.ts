@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { compareEvr, parseRpmEvr } from '../../security/versions/rpm.js';
 import type { Actor } from '../../domain/audit.js';
 import type { PackageRef } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
@@ -22,6 +23,11 @@ const DIST = /^[a-z0-9][a-z0-9._+-]{0,31}\/[a-z0-9][a-z0-9._+-]{0,31}$/;
 const NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,199}$/;
 const EVR_PART = /^[A-Za-z0-9._+~^]{1,128}$/;
 const ARCH = /^[A-Za-z0-9_]{1,32}$/;
+
+/** Order of stored version keys: the architecture never decides it. */
+export function compareVersionKeys(a: string, b: string): number {
+  return compareEvr(parseRpmEvr(a.replace(/\.[^.]*$/, '')), parseRpmEvr(b.replace(/\.[^.]*$/, '')));
+}
 
 /** The stored version key: EVR plus architecture, since one EVR is built for several. */
 export function versionKey(pkg: Pick<RpmPackage, 'epoch' | 'version' | 'release' | 'arch'>): string {
@@ -49,7 +55,7 @@ function checkIdentity(pkg: RpmPackage): void {
 }
 
 /** Opens an .rpm as hostile input: header digests checked, payload read within budget. */
-export async function inspectRpm(data: Buffer, dist?: string): Promise<InspectedArtifact & { pkg: RpmPackage }> {
+export async function inspectRpm(data: Buffer, dists: readonly string[] = []): Promise<InspectedArtifact & { pkg: RpmPackage }> {
   const pkg = parseRpm(data);
   checkIdentity(pkg);
   const payload = await readRpmPayload(data, pkg);
@@ -57,7 +63,7 @@ export async function inspectRpm(data: Buffer, dist?: string): Promise<Inspected
     name: pkg.name,
     version: evrText(pkg.epoch, pkg.version, pkg.release),
     filename: rpmFilename(pkg),
-    manifest: rpmGateManifest(pkg, dist === undefined ? {} : { dist }),
+    manifest: { ...rpmGateManifest(pkg, dists[0] === undefined ? {} : { dist: dists[0] }), ...(dists.length === 0 ? {} : { dists: [...dists] }) },
     view: payload.view,
     pkg,
   };
@@ -79,7 +85,7 @@ function distOf(target: UploadTarget | undefined): string {
  */
 export async function ingestRpm(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<UploadResult> {
   const dist = distOf(input.target);
-  const inspected = await inspectRpm(input.data, dist);
+  const inspected = await inspectRpm(input.data, [dist]);
   const { pkg, name, version, filename } = inspected;
   const key = versionKey(pkg);
   const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
@@ -95,27 +101,37 @@ export async function ingestRpm(ctx: ServerContext, input: { repo: RepoInfo; act
     otherXml: otherEntry(pkg, file.sha256),
   });
 
+  const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
+  const artifactFor = (manifest: Record<string, unknown>): ArtifactInfo => ({ format: FORMAT, ecosystem: ECOSYSTEM, name, version, filename, sha256, digests, size: input.data.length, manifest });
+  const judge = async (manifest: Record<string, unknown>) => {
+    const { verdict } = await ctx.gate.evaluate(input.repo, { artifact: artifactFor(manifest), view: inspected.view });
+    if (verdict.action === 'block') {
+      await ctx.gate.recordBlocked(input.actor, input.repo, artifactFor(manifest), verdict);
+      throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
+    }
+    return verdict;
+  };
+
   const existing = await ctx.domain.packages.findFile(ref, filename);
   if (existing) {
     if (existing.sha256 !== sha256) throw new StockadeError('VERSION_EXISTS', [name, `${version} (${pkg.arch}) with different content`]);
-    // The same file again: list it in this distribution too, if it is not already.
+    // The same file again: list it in this distribution too, if it is not already, judged for every distribution it is in.
     const versionId = await ctx.domain.apt.versionId(input.repo.id, FORMAT, name, key);
     if (versionId !== null && !(await ctx.domain.rpm.isListed(input.repo.id, versionId, dist))) {
+      const dists = [...new Set([...(await ctx.domain.rpm.distsOf(versionId)), dist])];
+      const verdict = await judge({ ...inspected.manifest, dist: dists[0], dists });
       await ctx.domain.rpm.addEntry(ctx.domain.db, { ...entryOf(existing), versionId });
+      await ctx.domain.packages.regate(input.actor, ref, { version: key, gate: gateRecordOf(verdict), compare: compareVersionKeys, why: `listed in ${dist}` });
       ctx.domain.changes.publish('package', `${input.repo.id}:${FORMAT}:${name}`);
+      // An approval of the earlier findings can keep the version published.
+      const quarantined = (await ctx.domain.packages.findFile(ref, filename))?.status === 'quarantined';
+      return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: quarantined ? 'quarantine' : verdict.reasons.length > 0 ? 'warn' : 'allow', reasons: verdict.reasons };
     }
     const reasons = existing.reasons;
     return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: existing.status === 'quarantined' ? 'quarantine' : reasons.length > 0 ? 'warn' : 'allow', reasons };
   }
 
-  const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
-  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: ECOSYSTEM, name, version, filename, sha256, digests, size: input.data.length, manifest: inspected.manifest };
-  const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: inspected.view });
-  if (verdict.action === 'block') {
-    await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);
-    throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
-  }
-
+  const verdict = await judge(inspected.manifest);
   const stored = await ctx.blobs.put(input.data);
   const entry = entryOf(stored);
   await ctx.domain.packages.publish(input.actor, ref, {

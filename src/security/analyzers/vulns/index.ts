@@ -75,6 +75,9 @@ function pinnedDependencies(view: ContentView): { name: string; version: string;
   return [...pinned.values()];
 }
 
+/** Distributions one file can be judged for at once. */
+const MAX_DISTS = 32;
+
 /** Formats whose advisories are scoped to a distribution release and name source packages. */
 const OS_FORMATS: ReadonlySet<string> = new Set(['debian', 'rpm']);
 /** Manifest values are the uploader's: longer ones are no real package name or version. */
@@ -94,12 +97,16 @@ const text = (value: unknown, max: number): string | undefined => (typeof value 
  * What to look up for an OS package. OSV's Debian and Ubuntu records name the source package
  * and its version (a binary's `Source: src (version)`); RPM-family records name the source
  * package (AlmaLinux, Rocky, SUSE) or a binary one (Red Hat), so both are looked up. Each in
- * every OSV ecosystem of the distribution the package is published in (`manifest.dist`).
+ * every OSV ecosystem of the distributions the package is published in (`manifest.dists`, or
+ * `manifest.dist` for one).
  */
 function osLookups(artifact: ArtifactInfo): { lookups: OsLookup[]; subject: string; dist: string | undefined; ecosystems: string[] } {
   const manifest = artifact.manifest;
-  const dist = text(manifest.dist, 100);
-  const ecosystems = dist === undefined ? [] : osvEcosystemsFor(artifact.format, dist);
+  // `dists`: every distribution a file is listed in (the same .deb in bullseye and bookworm).
+  const listed = Array.isArray(manifest.dists) ? manifest.dists.slice(0, MAX_DISTS).map((d) => text(d, 100)) : [text(manifest.dist, 100)];
+  const dists = [...new Set(listed.filter((d): d is string => d !== undefined))];
+  const dist = dists.length === 0 ? undefined : dists.join(', ');
+  const ecosystems = [...new Set(dists.flatMap((d) => osvEcosystemsFor(artifact.format, d)))];
   const wanted: { name: string; version: string }[] = [];
   let subject = `${artifact.name} ${artifact.version}`;
   if (artifact.format === 'debian') {
