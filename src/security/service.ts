@@ -4,7 +4,8 @@ import type { GateRecord, VersionStatus } from '../domain/packages.js';
 import type { RepoInfo } from '../domain/repos.js';
 import { analyzers as defaultAnalyzers } from './analyzers/list.js';
 import { scanArtifact, type ScanCache, type ScanReport } from './gate.js';
-import { createJudge, DEFAULT_POLICY, parsePolicy, type Policy, type Verdict } from './policy.js';
+import { StockadeError } from '../errors.js';
+import { createJudge, DEFAULT_POLICY, joinReasons, parsePolicy, type Policy, type Verdict } from './policy.js';
 import { createAdvisoryLookup } from './advisory-lookup.js';
 import { createPopularNames } from './popular.js';
 import type { AdvisoryLookup, Analyzer, AnalyzerFinding, ArtifactClaims, ArtifactInfo, ContentView, PopularNames } from './types.js';
@@ -85,7 +86,20 @@ export function createSecurityGate(domain: Domain, options: SecurityGateOptions)
     );
   }
 
-  return { evaluate, recordBlocked, policyOf, analyzers };
+  /**
+   * Evaluates an artifact about to be stored: a block is recorded in the audit log and thrown as
+   * PACKAGE_BLOCKED naming the findings; any other verdict is returned for the caller to store.
+   */
+  async function admit(actor: Actor, repo: RepoInfo, input: Parameters<typeof evaluate>[1]): Promise<Verdict> {
+    const { verdict } = await evaluate(repo, input);
+    if (verdict.action === 'block') {
+      await recordBlocked(actor, repo, input.artifact, verdict);
+      throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
+    }
+    return verdict;
+  }
+
+  return { evaluate, admit, recordBlocked, policyOf, analyzers };
 }
 
 export type SecurityGate = ReturnType<typeof createSecurityGate>;

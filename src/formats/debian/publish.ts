@@ -5,10 +5,10 @@ import type { PackageRef } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
-import { joinReasons } from '../../security/policy.js';
 import { gateRecordOf } from '../../security/service.js';
 import type { ArtifactInfo, ContentView } from '../../security/types.js';
 import type { InspectedArtifact, UploadResult, UploadTarget } from '../format.js';
+import { listInAnotherDistribution, storedResult } from '../os-listing.js';
 import { debFilename, packagesStanza, poolPath, sourceOf } from './apt-index.js';
 import { parseDeb } from './deb.js';
 
@@ -77,38 +77,34 @@ export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; act
   const pool = poolPath(component, sourceOf(contents.control), filename);
 
   const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
-  const artifactFor = (manifest: Record<string, unknown>): ArtifactInfo => ({ format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest });
+  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: 'Debian', name, version, filename, sha256, digests, size: input.data.length, manifest: inspected.manifest };
 
   const existing = await ctx.domain.packages.findFile(ref, filename);
   if (existing) {
     if (existing.sha256 !== sha256) throw new StockadeError('VERSION_EXISTS', [name, `${version} (${arch}) with different content`]);
-    // The same file again: list it here too, if it is not already, judged for every distribution it is in.
+    const base = { format: FORMAT, name, version, filename, sha256, size: existing.size };
+    // The same file again: list it here too, if it is not already.
     const versionId = await ctx.domain.apt.versionId(input.repo.id, FORMAT, name, key);
-    if (versionId !== null && !(await ctx.domain.apt.isListed(input.repo.id, versionId, dist, component))) {
-      const dists = [...new Set([...(await ctx.domain.apt.distsOf(versionId)), dist])];
-      const { verdict } = await ctx.gate.evaluate(input.repo, { artifact: artifactFor({ ...inspected.manifest, dist: dists[0], dists }), view: inspected.view });
-      if (verdict.action === 'block') {
-        await ctx.gate.recordBlocked(input.actor, input.repo, artifactFor(inspected.manifest), verdict);
-        throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
-      }
-      const stanza = packagesStanza(contents.control, { poolPath: pool, size: existing.size, md5: existing.md5, sha1: existing.sha1, sha256: existing.sha256 });
-      await ctx.domain.apt.addEntry(ctx.domain.db, { repoId: input.repo.id, versionId, dist, component, arch, poolPath: pool, stanza });
-      await ctx.domain.packages.regate(input.actor, ref, { version: key, gate: gateRecordOf(verdict), compare: compareVersionKeys, why: `listed in ${dist}` });
-      ctx.domain.changes.publish('package', `${input.repo.id}:${FORMAT}:${name}`);
-      // An approval of the earlier findings can keep the version published.
-      const quarantined = (await ctx.domain.packages.findFile(ref, filename))?.status === 'quarantined';
-      return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: quarantined ? 'quarantine' : verdict.reasons.length > 0 ? 'warn' : 'allow', reasons: verdict.reasons };
+    if (versionId === null || (await ctx.domain.apt.isListed(input.repo.id, versionId, dist, component))) {
+      return storedResult(base, { quarantined: existing.status === 'quarantined', reasons: existing.reasons });
     }
-    const reasons = existing.reasons;
-    return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: existing.status === 'quarantined' ? 'quarantine' : reasons.length > 0 ? 'warn' : 'allow', reasons };
+    const stanza = packagesStanza(contents.control, { poolPath: pool, size: existing.size, md5: existing.md5, sha1: existing.sha1, sha256: existing.sha256 });
+    const listed = await listInAnotherDistribution(ctx, {
+      repo: input.repo,
+      actor: input.actor,
+      ref,
+      version: key,
+      compare: compareVersionKeys,
+      dist,
+      dists: [...new Set([...(await ctx.domain.apt.distsOf(versionId)), dist])],
+      artifact,
+      view: inspected.view,
+      addEntry: () => ctx.domain.apt.addEntry(ctx.domain.db, { repoId: input.repo.id, versionId, dist, component, arch, poolPath: pool, stanza }),
+    });
+    return storedResult(base, listed);
   }
 
-  const artifact = artifactFor(inspected.manifest);
-  const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: inspected.view });
-  if (verdict.action === 'block') {
-    await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);
-    throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
-  }
+  const verdict = await ctx.gate.admit(input.actor, input.repo, { artifact, view: inspected.view });
 
   const stored = await ctx.blobs.put(input.data);
   const stanza = packagesStanza(contents.control, { poolPath: pool, size: stored.size, md5: stored.md5, sha1: stored.sha1, sha256: stored.sha256 });

@@ -4,7 +4,6 @@ import type { PackageRef } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
-import { joinReasons } from '../../security/policy.js';
 import { gateRecordOf } from '../../security/service.js';
 import type { ArtifactInfo, ContentView } from '../../security/types.js';
 import { assertManifestMatches, verifyIntegrity } from './manifest-check.js';
@@ -117,11 +116,7 @@ export async function ingestTarball(ctx: ServerContext, input: IngestInput) {
     size: input.data.length,
     manifest,
   };
-  const { verdict } = await ctx.gate.evaluate(input.repo, { artifact, view: contents.view as ContentView });
-  if (verdict.action === 'block') {
-    await ctx.gate.recordBlocked(input.actor, input.repo, artifact, verdict);
-    throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
-  }
+  const verdict = await ctx.gate.admit(input.actor, input.repo, { artifact, view: contents.view as ContentView });
 
   const digests = await ctx.blobs.put(input.data);
   await ctx.domain.packages.publish(input.actor, ref, {

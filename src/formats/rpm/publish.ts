@@ -5,10 +5,10 @@ import type { PackageRef } from '../../domain/packages.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
-import { joinReasons } from '../../security/policy.js';
 import { gateRecordOf } from '../../security/service.js';
 import type { ArtifactInfo } from '../../security/types.js';
 import type { InspectedArtifact, UploadResult, UploadTarget } from '../format.js';
+import { listInAnotherDistribution, storedResult } from '../os-listing.js';
 import { evrText, rpmGateManifest } from './gate-manifest.js';
 import { parseRpm, readRpmPayload, type RpmPackage } from './package.js';
 import { filelistsEntry, otherEntry, primaryEntry } from './repodata.js';
@@ -102,36 +102,34 @@ export async function ingestRpm(ctx: ServerContext, input: { repo: RepoInfo; act
   });
 
   const digests = { sha256, sha512: hash('sha512', input.data, 'hex'), sha1: hash('sha1', input.data, 'hex'), md5: hash('md5', input.data, 'hex') };
-  const artifactFor = (manifest: Record<string, unknown>): ArtifactInfo => ({ format: FORMAT, ecosystem: ECOSYSTEM, name, version, filename, sha256, digests, size: input.data.length, manifest });
-  const judge = async (manifest: Record<string, unknown>) => {
-    const { verdict } = await ctx.gate.evaluate(input.repo, { artifact: artifactFor(manifest), view: inspected.view });
-    if (verdict.action === 'block') {
-      await ctx.gate.recordBlocked(input.actor, input.repo, artifactFor(manifest), verdict);
-      throw new StockadeError('PACKAGE_BLOCKED', [joinReasons(verdict.reasons)], { findings: verdict.findings.filter((f) => f.action === 'block') });
-    }
-    return verdict;
-  };
+  const artifact: ArtifactInfo = { format: FORMAT, ecosystem: ECOSYSTEM, name, version, filename, sha256, digests, size: input.data.length, manifest: inspected.manifest };
 
   const existing = await ctx.domain.packages.findFile(ref, filename);
   if (existing) {
     if (existing.sha256 !== sha256) throw new StockadeError('VERSION_EXISTS', [name, `${version} (${pkg.arch}) with different content`]);
-    // The same file again: list it in this distribution too, if it is not already, judged for every distribution it is in.
+    const base = { format: FORMAT, name, version, filename, sha256, size: existing.size };
+    // The same file again: list it in this distribution too, if it is not already.
     const versionId = await ctx.domain.apt.versionId(input.repo.id, FORMAT, name, key);
-    if (versionId !== null && !(await ctx.domain.rpm.isListed(input.repo.id, versionId, dist))) {
-      const dists = [...new Set([...(await ctx.domain.rpm.distsOf(versionId)), dist])];
-      const verdict = await judge({ ...inspected.manifest, dist: dists[0], dists });
-      await ctx.domain.rpm.addEntry(ctx.domain.db, { ...entryOf(existing), versionId });
-      await ctx.domain.packages.regate(input.actor, ref, { version: key, gate: gateRecordOf(verdict), compare: compareVersionKeys, why: `listed in ${dist}` });
-      ctx.domain.changes.publish('package', `${input.repo.id}:${FORMAT}:${name}`);
-      // An approval of the earlier findings can keep the version published.
-      const quarantined = (await ctx.domain.packages.findFile(ref, filename))?.status === 'quarantined';
-      return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: quarantined ? 'quarantine' : verdict.reasons.length > 0 ? 'warn' : 'allow', reasons: verdict.reasons };
+    if (versionId === null || (await ctx.domain.rpm.isListed(input.repo.id, versionId, dist))) {
+      return storedResult(base, { quarantined: existing.status === 'quarantined', reasons: existing.reasons });
     }
-    const reasons = existing.reasons;
-    return { format: FORMAT, name, version, filename, sha256, size: existing.size, verdict: existing.status === 'quarantined' ? 'quarantine' : reasons.length > 0 ? 'warn' : 'allow', reasons };
+    const listed = await listInAnotherDistribution(ctx, {
+      repo: input.repo,
+      actor: input.actor,
+      ref,
+      version: key,
+      compare: compareVersionKeys,
+      dist,
+      dists: [...new Set([...(await ctx.domain.rpm.distsOf(versionId)), dist])],
+      artifact,
+      view: inspected.view,
+      addEntry: () => ctx.domain.rpm.addEntry(ctx.domain.db, { ...entryOf(existing), versionId }),
+    });
+    return storedResult(base, listed);
   }
 
-  const verdict = await judge(inspected.manifest);
+  const verdict = await ctx.gate.admit(input.actor, input.repo, { artifact, view: inspected.view });
+
   const stored = await ctx.blobs.put(input.data);
   const entry = entryOf(stored);
   await ctx.domain.packages.publish(input.actor, ref, {
