@@ -53,9 +53,9 @@ export class IndexCache<Snapshot> {
     }
   }
 
-  /** Forgets the states under `prefix` (a repository deleted or its key rotated). */
-  drop(prefix = ''): void {
-    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.entries.delete(key);
+  /** Forgets the states whose key passes `which` (a repository renamed or deleted, or its key rotated). */
+  drop(which: (key: string) => boolean = () => true): void {
+    for (const key of [...this.entries.keys()]) if (which(key)) this.entries.delete(key);
   }
 
   /** The current snapshot: checked against the database after an announced change, or when old. */
@@ -115,8 +115,8 @@ export class IndexCache<Snapshot> {
 
 /**
  * An index cache for one format that follows the change bus: a package change marks the states
- * of its repository, naming the package; a new signing key or a renamed repository changes every
- * signed file, so those states start over.
+ * of its repository, naming the package; a new signing key, or a repository renamed, described
+ * anew or deleted, changes its signed files, so its states start over.
  */
 export function indexCacheFor<Snapshot extends { byHash: Map<string, () => Buffer> }>(changes: ChangeBus, format: string): IndexCache<Snapshot> {
   const indexes = new IndexCache<Snapshot>((snapshot) => snapshot.byHash);
@@ -127,9 +127,17 @@ export function indexCacheFor<Snapshot extends { byHash: Map<string, () => Buffe
       if (key === '*') indexes.markDirty();
       else if (keyFormat === '*') indexes.markDirty(`${repoId}:`);
       else if (keyFormat === format) indexes.markDirty(`${repoId}:`, name.join(':'));
-    } else if (topic === 'repo-key' || topic === 'repo') {
-      indexes.drop();
+    } else if (topic === 'repo-key') {
+      indexes.drop(key === '*' ? undefined : (k) => k.startsWith(`${key}:`));
+    } else if (topic === 'repo') {
+      // Keyed by path (`owner/name`); creating a repository leaves every other one's indexes alone.
+      indexes.drop(key === '*' ? undefined : (k) => k.includes(`:${key}:`));
     }
   });
   return indexes;
+}
+
+/** The key of one distribution's state: repository id and path (both announce changes), distribution. */
+export function indexKey(repo: { id: number; path: string }, dist: string): string {
+  return `${repo.id}:${repo.path}:${dist}`;
 }

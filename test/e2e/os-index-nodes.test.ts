@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as openpgp from 'openpgp';
+import { systemActor } from '../../src/domain/audit.js';
 import { buildDeb } from '../formats/debian/build-deb.js';
 import { buildRpm } from '../formats/rpm/build-rpm.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
@@ -64,6 +66,22 @@ describe('OS package indexes on several nodes', () => {
     const packages = (await bytes(`${b.url}/admin/os/debian/dists/bookworm/main/binary-amd64/Packages`)).toString('utf8');
     assert.equal(packages.match(/^Package: /gm)?.length, 6);
     assert.equal((await bytes(`${b.url}/admin/os/debian/dists/bookworm/main/binary-arm64/Packages`)).toString('utf8').match(/^Package: /gm)?.length, 3);
+  });
+
+  it('sign with a rotated key on every node, and keep other repositories\' indexes when one is created', async () => {
+    const signatures = async (node: TestServer) => {
+      const message = await openpgp.readCleartextMessage({ cleartextMessage: (await bytes(`${node.url}/admin/os/debian/dists/bookworm/InRelease`)).toString('utf8') });
+      return message.getSigningKeyIDs().length;
+    };
+    assert.equal(await signatures(b), 1);
+    const repo = await a.domain.repos.get('admin', 'os');
+    assert.ok(repo);
+    await a.domain.repoKeys.rotate(systemActor, repo);
+    // During the transition both keys sign, on the node that rotated and on the other.
+    assert.equal(await signatures(a), 2);
+    assert.equal(await signatures(b), 2);
+    await a.createRepo('admin', 'other', 'public');
+    assert.equal(await signatures(b), 2);
   });
 
   it('serve identical rpm-md metadata', async () => {

@@ -4,7 +4,7 @@ import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
 import { plainTextErrors, readableRepo as readableFrom, sendGenerated as send, sendStoredFile } from '../../http/file-clients.js';
 import { baseUrl } from '../../http/context.js';
-import { indexCacheFor } from '../index-cache.js';
+import { indexCacheFor, indexKey } from '../index-cache.js';
 import { AptDistIndex, type DistSnapshot } from './dist-index.js';
 import { aptSetupScript } from './setup-script.js';
 import { DEBIAN_ENDPOINTS, type DebianEndpointId } from './endpoints.js';
@@ -26,12 +26,12 @@ export async function debianRoutes(app: FastifyInstance, ctx: ServerContext): Pr
 
 
   function snapshotOf(repo: RepoInfo, dist: string): Promise<DistSnapshot> {
-    return indexes.current(`${repo.id}:${dist}`, () => new AptDistIndex(domain, repo, dist));
+    return indexes.current(indexKey(repo, dist), () => new AptDistIndex(domain, repo, dist));
   }
 
   /** After a miss: another node may have listed a change this one has not heard of yet. */
   function caughtUp(repo: RepoInfo, dist: string): Promise<DistSnapshot> {
-    indexes.markDirty(`${repo.id}:${dist}`);
+    indexes.markDirty(indexKey(repo, dist));
     return snapshotOf(repo, dist);
   }
 

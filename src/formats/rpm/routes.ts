@@ -3,7 +3,7 @@ import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import { baseUrl, type ServerContext } from '../../http/context.js';
 import { plainTextErrors, readableRepo as readableFrom, sendGenerated as send, sendStoredFile } from '../../http/file-clients.js';
-import { indexCacheFor } from '../index-cache.js';
+import { indexCacheFor, indexKey } from '../index-cache.js';
 import { type RepodataSnapshot, RpmDistIndex } from './dist-index.js';
 import { RPM_ENDPOINTS, type RpmEndpointId } from './endpoints.js';
 import { FORMAT } from './publish.js';
@@ -26,7 +26,7 @@ export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     const { distro, release } = request.params as { distro: string; release: string };
     return `${distro}/${release}`;
   };
-  const snapshotOf = (repo: RepoInfo, dist: string) => indexes.current(`${repo.id}:${dist}`, () => new RpmDistIndex(domain, repo, dist));
+  const snapshotOf = (repo: RepoInfo, dist: string) => indexes.current(indexKey(repo, dist), () => new RpmDistIndex(domain, repo, dist));
 
   const handlers: Record<RpmEndpointId, (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>> = {
     repodata: async (request, reply) => {
@@ -42,7 +42,7 @@ export async function rpmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       let data = snapshot.files.get(file)?.() ?? indexes.retainedFile(sha);
       if (!data) {
         // Another node may have listed a change this one has not heard of yet.
-        indexes.markDirty(`${repo.id}:${dist}`);
+        indexes.markDirty(indexKey(repo, dist));
         data = (await snapshotOf(repo, dist)).files.get(file)?.();
       }
       if (!data) throw new StockadeError('NOT_FOUND', [`file repodata/${file}`]);
