@@ -4,7 +4,8 @@
 #
 #   pnpm 10 and yarn classic 1.22 -> .tmp/tools/node_modules/.bin/{pnpm,yarn}
 #     (project-local, so nothing global is changed; .tmp/ is gitignored)
-#   curl, dpkg-deb, rpm, rpmbuild, dnf, createrepo_c, ruby-full, python3-packaging
+#   curl, dpkg-deb, rpm, rpmbuild, dnf, createrepo_c, ruby-full, python3-packaging,
+#   twine, python3-pip, python3-venv, python3-wheel, python3-build, bundler
 #     -> via apt-get (needs root)
 #
 # Never skips silently: anything that cannot be installed fails the script.
@@ -48,7 +49,8 @@ fi
 # fixtures and rpm inspects them; dnf installs from our RPM repositories and createrepo_c
 # is the reference our rpm-md metadata is compared with; Ruby's Gem::Version and Python's
 # packaging (Debian's own python3, not one a version manager put first on PATH) check the
-# RubyGems and PEP 440 orderings, and gem builds .gem fixtures.
+# RubyGems and PEP 440 orderings, and gem builds .gem fixtures; twine, pip (in a venv), wheel
+# and build publish and install Python packages; bundler installs through the compact index.
 declare -A APT_PACKAGES=(
   ['command -v curl']=curl
   ['command -v dpkg-deb']=dpkg
@@ -59,6 +61,12 @@ declare -A APT_PACKAGES=(
   ['command -v createrepo_c']=createrepo-c
   ['ruby -e "require %q(rubygems); Gem::Version.new(%q(1))"']=ruby-full
   ['/usr/bin/python3 -c "import packaging.version"']=python3-packaging
+  ['command -v twine']=twine
+  ['/usr/bin/python3 -m pip --version']=python3-pip
+  ['/usr/bin/python3 -c "import venv, ensurepip"']=python3-venv
+  ['/usr/bin/python3 -c "import wheel"']=python3-wheel
+  ['/usr/bin/python3 -m build --version']=python3-build
+  ['command -v bundle']=bundler
 )
 have() { bash -c "$1" >/dev/null 2>&1; }
 missing=()
@@ -66,7 +74,7 @@ for check in "${!APT_PACKAGES[@]}"; do
   have "$check" || missing+=("${APT_PACKAGES[$check]}")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  log "curl, dpkg-deb, Dpkg::Version, rpm, rpmbuild, dnf, createrepo_c, ruby and python3-packaging present"
+  log "curl, dpkg-deb, Dpkg::Version, rpm, rpmbuild, dnf, createrepo_c, ruby, python3-packaging, twine, pip, venv, wheel, build and bundler present"
 else
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   [[ $(id -u) -eq 0 ]] || die "${missing[*]} missing and installing needs root (apt-get install ${missing[*]})"
