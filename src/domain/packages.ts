@@ -42,6 +42,8 @@ export interface StoredVersion {
   version: string;
   metadata: Record<string, unknown>;
   deprecated: string | null;
+  /** Set when the version was yanked: resolvers no longer pick it, exact pins still fetch it. */
+  yanked: { at: string; reason: string } | null;
   publisher: string;
   createdAt: string;
   status: VersionStatus;
@@ -132,6 +134,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
         version: v.version,
         metadata: JSON.parse(v.metadata) as Record<string, unknown>,
         deprecated: v.deprecated,
+        yanked: v.yanked_at === null ? null : { at: v.yanked_at, reason: v.yank_reason ?? '' },
         publisher: v.publisher,
         createdAt: v.created_at,
         status: v.status,
@@ -335,6 +338,27 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
           details: message === null ? {} : { message },
         });
       }
+    });
+  }
+
+  /**
+   * Yanks a version (`reason` may be empty) or, with `reason` null, takes the yank back. Yanking
+   * again replaces the reason. The files stay; each format decides what a yank hides.
+   */
+  async function yank(actor: Actor, ref: PackageRef, version: string, reason: string | null): Promise<void> {
+    await mutate(ref, async (tx, packageId) => {
+      const result = await tx
+        .updateTable('versions')
+        .set(reason === null ? { yanked_at: null, yank_reason: null } : { yanked_at: nowIso(), yank_reason: reason })
+        .where('package_id', '=', packageId)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw new StockadeError('NOT_FOUND', [`version ${ref.name}@${version}`]);
+      await audit.record(tx, actor, {
+        action: reason === null ? 'package.unyank' : 'package.yank',
+        target: target(ref, version),
+        details: reason ? { reason } : {},
+      });
     });
   }
 
@@ -555,6 +579,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     setDistTag,
     removeDistTag,
     deprecate,
+    yank,
     unpublish,
     search,
     listNames,

@@ -96,4 +96,27 @@ describe('package storage', () => {
     }
     assert.equal((await domain.audit.verify(domain.db)).ok, true);
   });
+
+  it('yanks a version with or without a reason, keeps its files, and takes the yank back', async () => {
+    await publish('5.0.0');
+    await publish('5.0.1');
+    const rev = await domain.packages.currentRev(ref);
+    await domain.packages.yank(actor, ref, '5.0.0', 'broken build');
+    let version = (await domain.packages.load(ref))?.versions.find((v) => v.version === '5.0.0');
+    assert.equal(version?.yanked?.reason, 'broken build');
+    assert.match(version?.yanked?.at ?? '', /^\d{4}-\d\d-\d\dT/);
+    assert.equal(version?.files.length, 1);
+    assert.ok((await domain.packages.currentRev(ref))! > rev!, 'a yank is a change readers see');
+    await domain.packages.yank(actor, ref, '5.0.1', '');
+    assert.deepEqual((await domain.packages.load(ref))?.versions.find((v) => v.version === '5.0.1')?.yanked?.reason, '');
+    await domain.packages.yank(actor, ref, '5.0.0', null);
+    version = (await domain.packages.load(ref))?.versions.find((v) => v.version === '5.0.0');
+    assert.equal(version?.yanked, null);
+    await assert.rejects(domain.packages.yank(actor, ref, '9.9.9', 'nope'), (e) => isStockadeError(e) && e.code === 'NOT_FOUND');
+    const audit = await domain.audit.query(domain.db, { limit: 1000 });
+    const yank = audit.find((e) => e.action === 'package.yank');
+    assert.equal(yank?.target, 'package:alice/main/npm/demo@5.0.0');
+    assert.ok(audit.some((e) => e.action === 'package.unyank'));
+    assert.equal((await domain.audit.verify(domain.db)).ok, true);
+  });
 });

@@ -312,6 +312,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('rpm_entries_version').on('rpm_entries').columns(['version_id']).execute();
       },
     },
+    '0008-yank': {
+      async up(db: Builder) {
+        // A yanked version (PEP 592, `gem yank`) keeps its files; indexes mark it or leave it out.
+        await db.schema.alterTable('versions').addColumn('yanked_at', 'text').execute();
+        await db.schema.alterTable('versions').addColumn('yank_reason', 'text').execute();
+      },
+    },
   };
 }
 

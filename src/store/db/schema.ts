@@ -183,6 +183,10 @@ export interface VersionsTable {
   /** Format-specific metadata derived from the artifact itself (JSON). */
   metadata: string;
   deprecated: string | null;
+  /** When the version was yanked (PyPI, RubyGems): still stored, no longer offered to resolvers. */
+  yanked_at: string | null;
+  /** The publisher's reason for the yank; empty when none was given. */
+  yank_reason: string | null;
   publisher: string;
   created_at: string;
   /** `published` (visible) or `quarantined` (stored, invisible until a reviewer approves it). */
