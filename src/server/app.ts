@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
 import type { Principal } from '../domain/access.js';
+import type { Domain } from '../domain/index.js';
 import { HSTS_HEADER, SECURITY_HEADERS } from '../http/security-headers.js';
 import type { Logger } from 'pino';
 import { StockadeError } from '../errors.js';
@@ -26,6 +28,15 @@ export function sendApiError(reply: FastifyReply, error: StockadeError): Fastify
     .send(JSON.stringify({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }));
 }
 
+/** The gate as configured: no analyzer at all when `gate.enabled` is false. */
+export function configuredGate(config: Config, domain: Domain, logger: Pick<FastifyBaseLogger, 'error'>): SecurityGate {
+  return createServerGate(domain, {
+    ...(config.gate.enabled ? {} : { analyzers: [] }),
+    timeoutMs: config.gate.analyzerTimeoutMs,
+    onAnalyzerError: (analyzer, error) => logger.error({ err: error, analyzer }, 'analyzer failed'),
+  });
+}
+
 export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' | 'gate'> & { logger: Logger; gate?: SecurityGate }): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
@@ -40,15 +51,9 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
     clientErrorHandler: answerClientError,
   });
   const blobCache = createBlobMemoryCache(deps.blobs, { maxBytes: config.blobs.memoryCacheBytes });
-  const gate =
-    deps.gate ??
-    createServerGate(deps.domain, {
-      ...(config.gate.enabled ? {} : { analyzers: [] }),
-      timeoutMs: config.gate.analyzerTimeoutMs,
-      onAnalyzerError: (analyzer, error) => app.log.error({ err: error, analyzer }, 'analyzer failed'),
-    });
+  const gate = deps.gate ?? configuredGate(config, deps.domain, app.log);
   const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, gate, log: app.log };
-  if (!config.gate.enabled && !deps.gate) app.log.warn('gate.enabled is false: uploads are stored without any security analysis');
+  if (!config.gate.enabled) app.log.warn('gate.enabled is false: uploads are stored without any security analysis');
 
   app.decorateRequest('principal', null);
   /** The principal plus what later checks need from the request: its address and one-time password. */

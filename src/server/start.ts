@@ -5,8 +5,8 @@ import type { Config } from '../config/schema.js';
 import type { Domain } from '../domain/index.js';
 import { systemActor } from '../domain/audit.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import { createServerGate, type SecurityGate } from '../security/service.js';
-import { buildServer } from './app.js';
+import type { SecurityGate } from '../security/service.js';
+import { buildServer, configuredGate } from './app.js';
 import { allPackageKeys, analyzerSetOf, type RescanTally, rescanPackages } from './rescan.js';
 import { openServices } from './services.js';
 
@@ -63,17 +63,17 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const logger = options.logger ?? pino({ level: config.log.level, base: { service: 'stockade' } });
   const { domain, blobs } = await openServices(config, logger);
   const initialAdminPassword = await bootstrapAdmin(domain);
-  const gate = createServerGate(domain, {
-    timeoutMs: config.gate.analyzerTimeoutMs,
-    onAnalyzerError: (analyzer, error) => logger.error({ err: error, analyzer }, 'analyzer failed'),
-  });
+  const gate = configuredGate(config, domain, logger);
   const app = await buildServer({ config, domain, blobs, logger, gate });
   await app.listen({ host: config.server.host, port: config.server.port });
   const stopping = new AbortController();
-  const gateRescan = rescanAfterUpgrade({ domain, blobs, gate }, stopping.signal).catch((error: unknown) => {
-    logger.error({ err: error }, 'rescan after an analyzer upgrade failed');
-    return null;
-  });
+  // Without analyzers a rescan would judge every stored version clean and release quarantined ones.
+  const gateRescan = config.gate.enabled
+    ? rescanAfterUpgrade({ domain, blobs, gate }, stopping.signal).catch((error: unknown) => {
+        logger.error({ err: error }, 'rescan after an analyzer upgrade failed');
+        return null;
+      })
+    : Promise.resolve(null);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

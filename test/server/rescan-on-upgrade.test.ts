@@ -49,4 +49,25 @@ describe('rescan after an analyzer upgrade', () => {
       await third.close();
     }
   });
+
+  it('runs no analyzer and no rescan on a node with the gate turned off', async () => {
+    // The analyzer set differs again, yet a node without analyzers must not judge anything clean.
+    await first.domain.db.updateTable('gate_state').set({ value: 'malware@0' }).where('key', '=', 'analyzers').execute();
+    const ungated = await startTestServer({ gate: { enabled: false } }, { sameStorageAs: first });
+    try {
+      assert.equal(await ungated.gateRescan, null);
+      assert.equal((await http('GET', packageUrl(registry, 'expresss'))).status, 404, 'still quarantined');
+      const pkgJson = { name: 'expressss', version: '1.0.0' };
+      const put = await http('PUT', packageUrl(`${ungated.url}/admin/upgrade/npm/`, 'expressss'), {
+        token: first.adminToken,
+        body: publishBody({ registry, pkgJson, tarball: packageTgz(pkgJson) }),
+      });
+      assert.equal(put.status, 201, put.text);
+      const stored = await first.domain.packages.load({ repo: (await first.domain.repos.get('admin', 'upgrade'))!, format: 'npm', name: 'expressss' });
+      assert.deepEqual(stored?.versions.map((v) => [v.status, v.gate.findings.length]), [['published', 0]]);
+      assert.equal((await first.domain.db.selectFrom('gate_state').select('value').where('key', '=', 'analyzers').executeTakeFirst())?.value, 'malware@0');
+    } finally {
+      await ungated.close();
+    }
+  });
 });
