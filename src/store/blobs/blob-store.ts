@@ -88,6 +88,11 @@ export interface BlobStoreDriver {
   /** Short backend name for logs and error details, e.g. `fs`. */
   readonly name: string;
   createWriter(): Promise<BlobWriter>;
+  /**
+   * Optional: stores bytes already in memory under their (verified) digest, durably and
+   * atomically like a writer's commit, without the stream machinery a small upload does not need.
+   */
+  putBuffer?(data: Buffer, sha256: string): Promise<void>;
   /** Opened stream, or null when the blob is absent. */
   get(sha256: string, range?: ByteRange): Promise<Readable | null>;
   stat(sha256: string): Promise<BlobStat | null>;
@@ -184,6 +189,22 @@ export function wrapBlobStore(driver: BlobStoreDriver): BlobStore {
   };
 }
 
+async function putBuffer(driver: BlobStoreDriver, write: (data: Buffer, sha256: string) => Promise<void>, data: Buffer, options: PutOptions): Promise<BlobDigests> {
+  const digests: BlobDigests = {
+    sha256: createHash('sha256').update(data).digest('hex'),
+    sha512: createHash('sha512').update(data).digest('hex'),
+    sha1: createHash('sha1').update(data).digest('hex'),
+    md5: createHash('md5').update(data).digest('hex'),
+    size: data.length,
+  };
+  if (options.expectedSha256 !== undefined && digests.sha256 !== options.expectedSha256) {
+    throw new StockadeError('INTEGRITY_MISMATCH', ['sha256 of the received bytes does not match']);
+  }
+  await mapErrors(driver, () => write(data, digests.sha256));
+  options.signal?.throwIfAborted();
+  return digests;
+}
+
 async function put(driver: BlobStoreDriver, source: Readable | Buffer, options: PutOptions): Promise<BlobDigests> {
   const { maxBytes, expectedSha256, signal } = options;
   if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
@@ -195,6 +216,7 @@ async function put(driver: BlobStoreDriver, source: Readable | Buffer, options: 
     throw new StockadeError('BODY_TOO_LARGE', [String(maxBytes)]);
   }
 
+  if (Buffer.isBuffer(source) && driver.putBuffer) return putBuffer(driver, driver.putBuffer.bind(driver), source, options);
   const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
   const hashes = {
     sha256: createHash('sha256'),

@@ -97,6 +97,26 @@ export function createFsBlobDriver(options: FsBlobStoreOptions): BlobStoreDriver
     };
   }
 
+  async function putBuffer(data: Buffer, sha256: string): Promise<void> {
+    const tmpPath = path.join(tmpDir, randomUUID());
+    const handle = await retryMissingDir(tmpDir, () => open(tmpPath, 'wx', 0o644));
+    try {
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const target = blobPath(sha256);
+      const dir = path.dirname(target);
+      await retryMissingDir(dir, () => rename(tmpPath, target));
+      await syncDir(dir);
+    } catch (error) {
+      await rm(tmpPath, { force: true });
+      throw error;
+    }
+  }
+
   async function statFile(file: string): Promise<BlobStat | null> {
     try {
       const stats = await stat(file);
@@ -119,6 +139,7 @@ export function createFsBlobDriver(options: FsBlobStoreOptions): BlobStoreDriver
   return {
     name: 'fs',
     createWriter,
+    putBuffer,
 
     async get(sha256, range) {
       let handle;

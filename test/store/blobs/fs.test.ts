@@ -78,6 +78,18 @@ describe('fs BlobStore', () => {
       assert.deepEqual(await tmpEntries(root), []);
     }));
 
+  it('removes the temp file when storing a Buffer fails after writing it', () =>
+    withRoot(async (root) => {
+      const data = Buffer.from('blocked fan-out');
+      const { sha256 } = digestsOf(data);
+      // A file where the blob's fan-out folder belongs: the bytes are written, the rename fails.
+      await mkdir(path.join(root, 'sha256', sha256.slice(0, 2)), { recursive: true });
+      await writeFile(path.join(root, 'sha256', sha256.slice(0, 2), sha256.slice(2, 4)), '');
+      const store = createFsBlobStore({ root });
+      await assert.rejects(store.put(data), { code: 'SERVICE_UNAVAILABLE' });
+      assert.deepEqual(await tmpEntries(root), []);
+    }));
+
   it('list skips stray entries in the sha256 tree', () =>
     withRoot(async (root) => {
       const store = createFsBlobStore({ root });
