@@ -17,7 +17,7 @@ export interface PopularNamesOptions {
 }
 
 /** OSV ecosystem → file in assets/popular/. */
-const FILES: Readonly<Record<string, string>> = Object.freeze({ npm: 'npm.tsv', PyPI: 'pypi.tsv' });
+const FILES: Readonly<Record<string, string>> = Object.freeze({ npm: 'npm.tsv', PyPI: 'pypi.tsv', RubyGems: 'rubygems.tsv' });
 
 const ASSETS = join('assets', 'popular');
 

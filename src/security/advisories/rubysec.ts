@@ -21,18 +21,16 @@ import { severityFromScore, type CvssVersion } from './severity.js';
  * their union is the safe set, and its complement becomes ECOSYSTEM events: one range holding
  * the introduced/fixed pairs, plus one range per stretch that ends inclusively (`last_affected`,
  * which cannot share a range with `fixed`); a stretch of one version goes to `versions`.
- * `~> 1.2.3` means `>= 1.2.3, < 1.3` (Gem::Version#bump).
+ * `~> 1.2.3` is `>= 1.2.3` and `v.release < 1.3` (Gem::Requirement, 1.3 from Gem::Version#bump),
+ * which rejects pre-releases of 1.3 as well: the upper bound is written `1.3.A`, the lowest
+ * pre-release of 1.3 (`A` is the smallest letter a version may hold), so the stretch after it
+ * starts with `introduced: 1.3.A` and `1.3.0.rc1` is affected, as bundler-audit says.
  *
- * Approximations:
- * - Affected versions right after a safe requirement that ends inclusively (`<= x`, `= x`):
- *   OSV's `introduced` is inclusive and a RubyGems version has no "next version", so the stretch
- *   is written `introduced x`, which reports x itself as affected too. A warning says so (13 of
- *   the 1,234 advisories in the test data). The opposite case is exact: a patched `> x` makes
- *   the stretch before it end with `last_affected x`.
- * - RubyGems checks `~> x` with `v.release < bump(x)`, which also rejects pre-releases of the
- *   bump (`1.3.0.rc1` does not satisfy `~> 1.2.3`); here the bound is `< 1.3` in version order,
- *   under which `1.3.0.rc1` is below 1.3 and counts as satisfying. A pre-release of the next minor
- *   may therefore be reported as not affected.
+ * One approximation: affected versions right after a safe requirement that ends inclusively
+ * (`<= x`, `= x`). OSV's `introduced` is inclusive and a RubyGems version has no "next
+ * version", so the stretch is written `introduced x`, which reports x itself as affected too. A
+ * warning says so (13 of the 1,234 advisories in the test data). The opposite case is exact: a
+ * patched `> x` makes the stretch before it end with `last_affected x`.
  */
 
 interface Bound {
@@ -107,7 +105,8 @@ function constraintIntervals(constraint: string, path: string): Interval[] {
     case '<=':
       return [{ hi: at(true) }];
     default: // '~>'
-      return [{ lo: at(true), hi: { version: gemBump(version), inclusive: false } }];
+      // `v.release < bump` also refuses the bump's pre-releases; `<bump>.A` is the lowest one.
+      return [{ lo: at(true), hi: { version: `${gemBump(version)}.A`, inclusive: false } }];
   }
 }
 

@@ -112,7 +112,8 @@ export function isPrerelease(v: string): boolean {
 export function gemBump(v: string): string {
   const segments = parseOrThrow(v).segments;
   const firstString = segments.findIndex((s) => typeof s === 'string');
-  const release = (firstString === -1 ? segments : segments.slice(0, firstString)) as bigint[];
+  // A copy: `segments` is the cached parse of `v`, shared with every later call.
+  const release = segments.slice(0, firstString === -1 ? segments.length : firstString) as bigint[];
   if (release.length > 1) release.pop();
   const last = release.length - 1;
   release[last] = (release[last] ?? 0n) + 1n;

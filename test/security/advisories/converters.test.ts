@@ -110,19 +110,19 @@ describe('rubysec: Gem::Requirement lists → OSV ECOSYSTEM events', () => {
   const cases: [string, string[], string[], Events[], string[]][] = [
     ['no patch', [], [], [[{ introduced: '0' }]], []],
     ['patched >=', ['>= 2.2.1'], [], [[{ introduced: '0' }, { fixed: '2.2.1' }]], []],
-    ['pessimistic', ['~> 1.2.3'], [], [[{ introduced: '0' }, { fixed: '1.2.3' }, { introduced: '1.3' }]], []],
+    ['pessimistic', ['~> 1.2.3'], [], [[{ introduced: '0' }, { fixed: '1.2.3' }, { introduced: '1.3.A' }]], []],
     [
       'branches plus unaffected old versions',
       ['~> 2.1.3', '>= 2.2.2'],
       ['< 2.1.0'],
-      [[{ introduced: '2.1.0' }, { fixed: '2.1.3' }, { introduced: '2.2' }, { fixed: '2.2.2' }]],
+      [[{ introduced: '2.1.0' }, { fixed: '2.1.3' }, { introduced: '2.2.A' }, { fixed: '2.2.2' }]],
       [],
     ],
     [
       'conjunctions in one requirement',
       ['~> 4.2.5, >= 4.2.5.1', '>= 5.0.0'],
       [],
-      [[{ introduced: '0' }, { fixed: '4.2.5.1' }, { introduced: '4.3' }, { fixed: '5.0.0' }]],
+      [[{ introduced: '0' }, { fixed: '4.2.5.1' }, { introduced: '4.3.A' }, { fixed: '5.0.0' }]],
       [],
     ],
     ['patched > x: last_affected x', ['> 0.12.7'], [], [[{ introduced: '0' }, { last_affected: '0.12.7' }]], []],

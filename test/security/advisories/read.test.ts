@@ -182,7 +182,7 @@ describe('importing the real advisory databases', () => {
       ['3.0.0', '5.2.8', '6.1.7.8', '7.0.8', '7.0.8.4', '7.1.0', '7.1.4', '7.2.0', '7.2.1'],
       ['2.3.18', '6.1.7.9', '6.1.7.10', '7.0.8.5', '7.0.9', '7.1.4.1', '7.1.5', '7.2.1.1', '7.2.2', '8.0.0'],
     );
-    assert.equal(describeRanges(advisory!.affected[0]!), '>=3.0.0 <6.1.7.9, >=6.1.8 <7.0.8.5, >=7.1 <7.1.4.1, >=7.2 <7.2.1.1');
+    assert.equal(describeRanges(advisory!.affected[0]!), '>=3.0.0 <6.1.7.9, >=6.1.8.A <7.0.8.5, >=7.1.A <7.1.4.1, >=7.2.A <7.2.1.1');
   });
 
   it('RubyGems: actionpack CVE-2012-3424, unaffected ">= 2.3.5, <= 2.3.14" (approximated)', () => {

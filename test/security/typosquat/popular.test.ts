@@ -28,7 +28,7 @@ describe('createPopularNames', () => {
   });
 
   it('has no list for other ecosystems', () => {
-    assert.deepEqual(createPopularNames().list('RubyGems'), []);
+    assert.deepEqual(createPopularNames().list('Go'), []);
     assert.deepEqual(createPopularNames().list('pypi'), [], 'ecosystem keys are OSV names, case-sensitive');
   });
 

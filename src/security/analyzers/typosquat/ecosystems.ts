@@ -39,6 +39,21 @@ const PYPI: EcosystemNaming = {
   versionSuffix: false,
 };
 
+/**
+ * RubyGems: a gem name is matched exactly by `gem install`, but the gem service refuses a new
+ * name that differs from an existing one only in letter case, so case is folded. `-` and `_` are
+ * kept apart (`rails_html_sanitizer` is another gem than `rails-html-sanitizer`): a swap between
+ * them is the `separator` technique, flagged like any other look-alike.
+ */
+const RUBYGEMS: EcosystemNaming = {
+  normalize: lower,
+  caseSensitive: false,
+  scoped: false,
+  prefixes: ['ruby-', 'ruby_', 'rb-', 'rb_'],
+  suffixes: ['-ruby', '_ruby', '-rb', '_rb', '.rb', '-lib', '-dev'],
+  versionSuffix: false,
+};
+
 const OTHER: EcosystemNaming = {
   normalize: lower,
   caseSensitive: false,
@@ -51,5 +66,6 @@ const OTHER: EcosystemNaming = {
 export function namingFor(ecosystem: string): EcosystemNaming {
   if (ecosystem === 'npm') return NPM;
   if (ecosystem === 'PyPI') return PYPI;
+  if (ecosystem === 'RubyGems') return RUBYGEMS;
   return OTHER;
 }
