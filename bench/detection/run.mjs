@@ -12,11 +12,12 @@ import { parseArgs } from 'node:util';
  * for; nothing here names one.
  */
 
-const USAGE = `usage: npm run bench:detection -- [--benign N] [--offline]
+const USAGE = `usage: npm run bench:detection -- [--benign N] [--offline] [--only npm|pypi]
   --benign N   most-downloaded npm packages in the benign set (default 1000)
-  --offline    use only tarballs already in the cache (no npm pack)`;
+  --offline    use only tarballs already in the cache (no npm pack)
+  --only X     run only the npm or only the PyPI part`;
 
-const { values } = parseArgs({ options: { benign: { type: 'string' }, offline: { type: 'boolean' }, help: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { benign: { type: 'string' }, offline: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean' } } });
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -26,7 +27,9 @@ const CACHE = join(ROOT, 'bench/.cache/detection');
 const FIXTURES = join(ROOT, 'test/security/malware/fixtures');
 const LEVELS = ['warn', 'quarantine', 'block'];
 const rankOf = (action) => ['allow', ...LEVELS].indexOf(action);
+const fmtPct = (n, d) => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
 
+if (values.only !== 'pypi') {
 const gate = await loadGate();
 
 /** Cache file name of a package spec, as `npm pack` names it. */
@@ -77,7 +80,6 @@ async function scanFixture(dir) {
   return gate.scanFiles(entries, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')));
 }
 
-const fmtPct = (n, d) => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
 
 const names = readFileSync(join(ROOT, 'assets/popular/npm.tsv'), 'utf8')
   .split('\n')
@@ -151,4 +153,113 @@ console.log(`  no warn-level rule on more than 10% of them: ${noisy.length === 0
 console.log(`  recall on malicious fixtures >= 95%: ${(100 * recallWarn).toFixed(1)}% ${recallWarn >= 0.95 ? 'met' : 'NOT met'}${missed.length ? ` (missed: ${missed.map((s) => s.id).join(', ')})` : ''}`);
 for (const s of benign.filter((x) => rankOf(x.verdict.action) >= 2)) {
   console.log(`  held or blocked popular package ${s.id}: ${s.verdict.action}: ${s.verdict.reasons.slice(0, 2).join('; ')}`);
+}
+}
+if (values.only !== 'npm') await runPypi();
+
+/**
+ * The PyPI part: real malicious sdists kept outside the repository (read as bytes, parsed in
+ * memory, never unpacked to disk or run), the Python fixtures of the test suite, and a benign
+ * corpus of Debian's installed Python sources, each top-level package scanned as a wheel.
+ */
+async function runPypi() {
+  const SAMPLES = process.env.STOCKADE_PYPI_SAMPLES ?? join(ROOT, '../shared/data/malware-dev/pypi');
+  const DEBIAN = ['/usr/lib/python3/dist-packages', '/usr/lib/python3.11'];
+  const { tsImport } = await import('tsx/esm/api');
+  const harness = await tsImport(join(ROOT, 'test/security/malware/python/pypi-harness.ts'), import.meta.url);
+  const { PYTHON_FIXTURES } = await tsImport(join(ROOT, 'test/security/malware/python/python-fixtures.ts'), import.meta.url);
+  const dist = (p) => import(join(ROOT, 'dist', p));
+  const [{ scanOffline }, { analyzers }, { createPopularNames }, { createMemoryAdvisoryLookup }, { createContentView }] = await Promise.all([
+    dist('security/offline-scan.js'),
+    dist('security/analyzers/list.js'),
+    dist('security/popular.js'),
+    dist('security/advisory-lookup.js'),
+    dist('security/view.js'),
+  ]);
+  const options = { analyzers, advisories: createMemoryAdvisoryLookup([]), popular: createPopularNames() };
+  const scan = async (a) => {
+    const { sha256: _s, size: _z, digests: _d, ...artifact } = a.artifact;
+    return (await scanOffline({ artifact, data: a.data, view: a.view }, options)).verdict;
+  };
+
+  const samples = [];
+  const started = Date.now();
+  if (existsSync(SAMPLES)) {
+    for (const file of readdirSync(SAMPLES).filter((f) => /\.(?:tar\.gz|zip)$/.test(f)).sort()) {
+      try {
+        const verdict = await scan(await harness.parsedSdist(readFileSync(join(SAMPLES, file)), file));
+        samples.push({ id: file, set: 'malicious', verdict });
+      } catch (error) {
+        process.stderr.write(`  ${file}: ${error.message}\n`);
+        samples.push({ id: file, set: 'malicious', verdict: { action: 'allow', findings: [], reasons: [] } });
+      }
+    }
+  } else process.stderr.write(`no malicious PyPI samples at ${SAMPLES}\n`);
+  const realCount = samples.length;
+  for (const f of PYTHON_FIXTURES) {
+    const a = f.kind === 'sdist' ? await harness.sdistArtifact(f.files) : await harness.wheelArtifact(f.files);
+    samples.push({ id: `fixture:${f.id}`, set: f.expected === 'malicious' ? 'malicious' : 'benign-fixture', verdict: await scan(a) });
+  }
+  let debianFiles = 0;
+  for (const root of DEBIAN.filter((r) => existsSync(r))) {
+    for (const entry of readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      // The sandbox's own site hook is not part of Debian.
+      if (entry.name === '__pycache__' || entry.name.startsWith('_sandbox')) continue;
+      const paths = entry.isDirectory() ? filesOf(root, entry.name).filter((p) => p.endsWith('.py') && !p.includes('__pycache__')) : entry.name.endsWith('.py') ? [entry.name] : [];
+      if (paths.length === 0) continue;
+      const entries = paths.map((path) => {
+        const body = readFileSync(join(root, path));
+        return { path, type: 'file', size: body.length, mode: 0o644, body };
+      });
+      debianFiles += entries.length;
+      const view = createContentView(entries);
+      const name = entry.name.replace(/\.py$/, '').replace(/[^A-Za-z0-9._-]/g, '-');
+      const manifest = { name, version: '0', packagetype: 'bdist_wheel', filename: `${name}-0-py3-none-any.whl` };
+      const data = Buffer.from(JSON.stringify(paths));
+      const verdict = await scan({ artifact: { format: 'pypi', ecosystem: 'PyPI', name, version: '0', filename: manifest.filename, manifest, sha256: '', size: 0 }, data, view });
+      samples.push({ id: `${root}/${entry.name}`, set: 'benign', verdict });
+    }
+  }
+  const benign = samples.filter((s) => s.set === 'benign');
+  const lookalikes = samples.filter((s) => s.set === 'benign-fixture');
+  const malicious = samples.filter((s) => s.set === 'malicious');
+  console.log(
+    `\nPyPI detection with the default policy: ${realCount} real malicious sdists, ${malicious.length - realCount} malicious fixtures, ` +
+      `${lookalikes.length} benign look-alike fixtures, ${benign.length} Debian Python packages (${debianFiles} .py files); ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+  const rules = new Map();
+  for (const s of samples) {
+    for (const rule of new Set(s.verdict.findings.filter((f) => rankOf(f.action) >= 1).map((f) => f.rule))) {
+      const r = rules.get(rule) ?? { benign: 0, malicious: 0, lookalike: 0 };
+      r[s.set === 'benign' ? 'benign' : s.set === 'malicious' ? 'malicious' : 'lookalike']++;
+      rules.set(rule, r);
+    }
+  }
+  console.log('| rule (warn or stronger) | fires on Debian | on look-alikes | on malicious |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const [rule, r] of [...rules.entries()].sort((a, b) => b[1].malicious - a[1].malicious || b[1].benign - a[1].benign)) {
+    console.log(`| ${rule} | ${r.benign} (${fmtPct(r.benign, benign.length)}) | ${r.lookalike} | ${r.malicious} (${fmtPct(r.malicious, malicious.length)}) |`);
+  }
+  console.log('\n| verdict at least | TP | FP (Debian) | FP (look-alikes) | FN | precision | recall | F1 | FPR (Debian) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const level of LEVELS) {
+    const hit = (s) => rankOf(s.verdict.action) >= rankOf(level);
+    const tp = malicious.filter(hit).length;
+    const fpDebian = benign.filter(hit).length;
+    const fpLook = lookalikes.filter(hit).length;
+    const fp = fpDebian + fpLook;
+    const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
+    const recall = malicious.length === 0 ? 0 : tp / malicious.length;
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    console.log(`| ${level} | ${tp} | ${fpDebian} | ${fpLook} | ${malicious.length - tp} | ${(100 * precision).toFixed(1)}% | ${(100 * recall).toFixed(1)}% | ${(100 * f1).toFixed(1)}% | ${fmtPct(fpDebian, benign.length)} |`);
+  }
+  const real = malicious.slice(0, realCount);
+  const held = real.filter((s) => rankOf(s.verdict.action) >= rankOf('quarantine'));
+  console.log('\ntargets:');
+  console.log(`  every real malicious sdist quarantined or blocked: ${held.length}/${real.length} ${held.length === real.length ? 'met' : `NOT met (${real.filter((s) => !held.includes(s)).map((s) => s.id).join(', ')})`}`);
+  const benignHeld = [...benign, ...lookalikes].filter((s) => rankOf(s.verdict.action) >= rankOf('quarantine'));
+  const byMalware = benignHeld.filter((s) => s.verdict.findings.some((f) => f.analyzer === 'malware' && rankOf(f.action) >= rankOf('quarantine')));
+  console.log(`  no benign package quarantined by the malware analyzer: ${byMalware.length === 0 ? 'met' : `NOT met (${byMalware.map((s) => s.id).join(', ')})`}`);
+  console.log(`  no benign package quarantined by any analyzer: ${benignHeld.length === 0 ? 'met' : 'NOT met'}`);
+  for (const s of benignHeld) console.log(`  held benign ${s.id}: ${s.verdict.action}: ${s.verdict.reasons.slice(0, 2).join('; ')}`);
 }
