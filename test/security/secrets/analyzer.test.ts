@@ -12,7 +12,7 @@ const npm = checksumToken('npm_', 'analyzer-npm');
 describe('secrets analyzer', () => {
   it('is a cacheable analyzer for every format', () => {
     assert.equal(secretsAnalyzer.id, 'secrets');
-    assert.equal(secretsAnalyzer.version, 2);
+    assert.equal(secretsAnalyzer.version, 3);
     assert.equal(secretsAnalyzer.cacheable, true);
     const ctx = contextFor(viewOf({}));
     assert.ok(secretsAnalyzer.appliesTo(ctx.artifact));

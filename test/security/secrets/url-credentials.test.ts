@@ -78,6 +78,9 @@ describe('citedAsExample', () => {
     'The URL takes the form of postgres://u:p@h',
     'Usage: connect postgres://u:p@h',
     'Format: postgres://u:p@h',
+    '    >>> connect("postgres://u:p@h")',
+    "    ...     'postgres://u:p@h').finalize()",
+    "    >>> builder.add_credentials('u', 'p').unsplit()\n    'postgres://u:p@h'",
   ]) {
     it(`example: ${line}`, () => assert.equal(at(line), true));
   }
@@ -87,6 +90,9 @@ describe('citedAsExample', () => {
     'connect(format, "postgres://u:p@h")',
     '// connects like the old client\nconst url = "postgres://u:p@h";',
     'an unlikely postgres://u:p@h',
+    '    >>> connect(x)\n\n    url = "postgres://u:p@h"',
+    'x = 1 # >>> postgres://u:p@h',
+    '>>>postgres://u:p@h',
   ]) {
     it(`not an example: ${line.replace(/\n/g, '\\n')}`, () => assert.equal(at(line), false));
   }

@@ -77,7 +77,7 @@ function analyze(view: ContentView, ctx: { checkDeadline(): void }): AnalyzerFin
  */
 export const secretsAnalyzer: Analyzer = {
   id: 'secrets',
-  version: 2,
+  version: 3,
   cacheable: true,
   appliesTo: () => true,
   analyze,

@@ -52,7 +52,18 @@ const EXAMPLE_CUE =
 export function citedAsExample(text: string, urlStart: number): boolean {
   const lineStart = text.lastIndexOf('\n', urlStart - 1) + 1;
   const before = text.slice(Math.max(lineStart, urlStart - 200), urlStart);
-  return EXAMPLE_CUE.test(before);
+  return EXAMPLE_CUE.test(before) || inDoctest(text, lineStart);
+}
+
+// A Python doctest: `>>> ` and `... ` lines are the example's input, the line after them its
+// printed output. Both are documentation, whatever they show.
+const DOCTEST_LINE = /^[ \t]*(?:>>>|\.\.\.)(?:[ \t]|$)/;
+
+function inDoctest(text: string, lineStart: number): boolean {
+  if (DOCTEST_LINE.test(text.slice(lineStart, lineStart + 200))) return true;
+  if (lineStart === 0) return false;
+  const previousStart = text.lastIndexOf('\n', lineStart - 2) + 1;
+  return DOCTEST_LINE.test(text.slice(previousStart, lineStart));
 }
 
 export const urlCredentialsDetector: Detector = {
@@ -62,7 +73,7 @@ export const urlCredentialsDetector: Detector = {
       severity: 'high',
       confidence: 'medium',
       summary:
-        'user:password@ credentials in a URL (local and example hosts, placeholders and sample values such as key_1234 excluded; medium severity, low confidence when a sentence cites the URL as an example)',
+        'user:password@ credentials in a URL (local and example hosts, placeholders and sample values such as key_1234 excluded; medium severity, low confidence when a sentence or a Python doctest cites the URL as an example)',
     },
     { id: 'bitbucket-app-password', severity: 'high', confidence: 'high', summary: 'a password in a bitbucket.org URL (same exclusions and example handling as url-basic-auth)' },
   ],
