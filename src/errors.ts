@@ -22,6 +22,8 @@ export const errorCatalog = {
     message: 'manifest confusion: "%s" in the published metadata differs from the package.json inside the tarball',
   },
   VERSION_EXISTS: { status: 409, message: 'cannot publish %s@%s: that version already exists' },
+  // twine --skip-existing looks for "already exist" in a 400 answer, as PyPI words it.
+  FILE_EXISTS: { status: 400, message: 'File already exists: %s was uploaded before with other content; files cannot be replaced, publish a new version' },
   VERSION_REUSED: { status: 409, message: 'cannot publish %s@%s: that version was unpublished and cannot be reused' },
   UNKNOWN_DIST_TAG: { status: 404, message: 'dist-tag "%s" does not exist on %s' },
   INVALID_DIST_TAG: { status: 400, message: 'invalid dist-tag "%s": %s' },

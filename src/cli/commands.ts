@@ -11,6 +11,7 @@ import { scanCommands } from './scan.js';
 import { serveCommands } from './serve.js';
 import { tokenCommands } from './token.js';
 import { userCommands } from './user.js';
+import { yankCommands } from './yank.js';
 
 /** Every `stockade` command, in the order help lists them. Nothing registers itself by import. */
 export const commands: readonly Command[] = [
@@ -25,5 +26,6 @@ export const commands: readonly Command[] = [
   ...auditCommands,
   ...gcCommands,
   ...pushCommands,
+  ...yankCommands,
   ...scanCommands,
 ];

@@ -279,6 +279,85 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     changes.publish('package', packageChangeKey(ref));
   }
 
+  /**
+   * Adds a file to an existing version, for formats whose versions hold several files (PyPI: an
+   * sdist and wheels for several platforms). `metadata` rewrites the version's metadata from its
+   * current value, under a lock on the package row, so concurrent additions never lose each
+   * other's changes. The gate record becomes the worse of the two: a quarantined file hides the
+   * whole version until it is reviewed, and the findings of both are kept. A file name that is
+   * already taken (also by a concurrent upload) is FILE_EXISTS.
+   */
+  async function addFile(
+    actor: Actor,
+    ref: PackageRef,
+    input: {
+      version: string;
+      file: { filename: string; digests: BlobDigests };
+      metadata?: (current: Record<string, unknown>) => Record<string, unknown>;
+      gate?: GateRecord & { status: VersionStatus };
+      compare: VersionCompare;
+      details?: Record<string, unknown>;
+    },
+  ): Promise<{ status: VersionStatus }> {
+    const at = nowIso();
+    try {
+      const status = await mutate(ref, async (tx, packageId) => {
+        // mutate() has not bumped yet: take the row lock first, so the read below sees every earlier addition.
+        await bump(tx, packageId);
+        const row = await tx.selectFrom('versions').selectAll().where('package_id', '=', packageId).where('version', '=', input.version).executeTakeFirst();
+        if (!row) throw new StockadeError('NOT_FOUND', [`version ${ref.name}@${input.version}`]);
+        const before = readGate(row);
+        const incoming = input.gate;
+        const quarantine = row.status === 'quarantined' || incoming?.status === 'quarantined';
+        const status: VersionStatus = quarantine ? 'quarantined' : 'published';
+        const verdict = incoming && verdictRank(incoming.verdict) > verdictRank(before.verdict) ? incoming.verdict : before.verdict;
+        const findings = [...before.findings, ...(incoming?.findings ?? [])];
+        const { verdict: _v, findings: _f, ...extras } = before;
+        const record: Omit<GateRecord, 'verdict' | 'findings'> = { ...extras };
+        const reasons = [...(before.reasons ?? []), ...(incoming?.reasons ?? [])].slice(0, 20);
+        if (reasons.length > 0) record.reasons = reasons;
+        const failures = [...(before.failures ?? []), ...(incoming?.failures ?? [])];
+        if (failures.length > 0) record.failures = failures;
+        // An approval covered the files it saw; a newly quarantined file needs its own review.
+        if (status === 'quarantined' && row.status === 'published') delete record.review;
+        const metadata = input.metadata ? input.metadata(JSON.parse(row.metadata) as Record<string, unknown>) : undefined;
+        await tx
+          .updateTable('versions')
+          .set({
+            status,
+            verdict,
+            findings: JSON.stringify(findings),
+            gate: JSON.stringify(record),
+            ...(metadata ? { metadata: JSON.stringify(metadata) } : {}),
+          })
+          .where('id', '=', row.id)
+          .execute();
+        const d = input.file.digests;
+        await tx
+          .insertInto('files')
+          .values({ package_id: packageId, version_id: row.id, filename: input.file.filename, sha256: d.sha256, sha512: d.sha512, sha1: d.sha1, md5: d.md5, size: d.size, created_at: at })
+          .execute();
+        if (status !== row.status) await retargetTags(tx, packageId, input.compare);
+        await audit.record(tx, actor, {
+          action: incoming?.status === 'quarantined' ? 'package.quarantine' : 'package.add-file',
+          target: target(ref, input.version),
+          details: {
+            filename: input.file.filename,
+            sha256: d.sha256,
+            size: d.size,
+            ...(incoming ? { verdict: incoming.verdict, reasons: incoming.reasons ?? [] } : {}),
+            ...(input.details ?? {}),
+          },
+        });
+        return status;
+      });
+      return { status };
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new StockadeError('FILE_EXISTS', [input.file.filename]);
+      throw error;
+    }
+  }
+
   async function upsertTag(tx: Tx, packageId: number, tag: string, version: string): Promise<void> {
     await tx
       .insertInto('dist_tags')
@@ -576,6 +655,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     versionState,
     findFile,
     publish,
+    addFile,
     setDistTag,
     removeDistTag,
     deprecate,
@@ -594,6 +674,13 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
 /** A visible version of the package row in scope: packages whose versions are all quarantined or gone are hidden. */
 function publishedVersionOf(eb: ExpressionBuilder<Database, 'packages'>) {
   return eb.selectFrom('versions').select('versions.id').whereRef('versions.package_id', '=', 'packages.id').where('versions.status', '=', 'published');
+}
+
+/** allow < warn < quarantine < anything else (block never reaches storage). */
+function verdictRank(verdict: string): number {
+  const order = ['allow', 'warn', 'quarantine'];
+  const at = order.indexOf(verdict);
+  return at < 0 ? order.length : at;
 }
 
 function readGate(row: { verdict: string; findings: string; gate: string | null }): GateRecord {

@@ -2,10 +2,13 @@ import { StockadeError } from '../errors.js';
 import type { Format } from './format.js';
 import { debianFormat } from './debian/index.js';
 import { npmFormat } from './npm/index.js';
+import { pypiFormat } from './pypi/index.js';
 import { rpmFormat } from './rpm/index.js';
+import { rubygemsFormat } from './rubygems/index.js';
 
+// pypi comes before npm: both see .tar.gz files, and pypi claims only real sdists.
 /** Every format Stockade serves. One line per format; nothing registers itself by import. */
-export const formats: readonly Format[] = [npmFormat, debianFormat, rpmFormat];
+export const formats: readonly Format[] = [pypiFormat, npmFormat, debianFormat, rpmFormat, rubygemsFormat];
 
 export function findFormat(name: string): Format | undefined {
   return formats.find((f) => f.name === name);

@@ -15,11 +15,14 @@ declare module 'fastify' {
 
 /**
  * Reads the credentials of a request: `Bearer <token>`, or Basic with a token as the password
- * (pip/twine style `__token__:<token>`, npm `_auth`) or a real password. Credentials that are
+ * (pip/twine style `__token__:<token>`, npm `_auth`) or a real password, or a bare token (the
+ * RubyGems API key header). Credentials that are
  * present but wrong are an error, never a silent fallback to anonymous.
  */
 export async function authenticate(domain: Domain, header: string | undefined, ip: string | null = null): Promise<Principal | null> {
   if (!header) return null;
+  // `gem push`/`gem yank` send the API key itself, without a scheme: only a Stockade token is read so.
+  if (/^stk_[0-9A-Za-z]+$/.test(header.trim())) return fromToken(domain, header.trim(), ip);
   const space = header.indexOf(' ');
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
   const value = space < 0 ? '' : header.slice(space + 1).trim();

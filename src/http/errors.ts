@@ -35,10 +35,12 @@ export function logError(request: FastifyRequest, raw: unknown, mapped: Stockade
 }
 
 /**
- * Headers an error implies whatever the format: `Retry-After` on a lockout, and the `OTP`
- * challenge that makes npm ask for (or send) a one-time password and repeat the request.
+ * Headers an error implies whatever the format: its stable code (formats whose clients print
+ * plain text carry it nowhere else), `Retry-After` on a lockout, and the `OTP` challenge that
+ * makes npm ask for (or send) a one-time password and repeat the request.
  */
 export function applyErrorHeaders(reply: FastifyReply, error: StockadeError): void {
+  reply.header('x-stockade-error', error.code);
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (error.code === 'OTP_REQUIRED' || error.code === 'INVALID_OTP') reply.header('www-authenticate', 'OTP');

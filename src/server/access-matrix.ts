@@ -11,6 +11,8 @@ import { DEBIAN_ENDPOINTS } from '../formats/debian/endpoints.js';
 import { RPM_ENDPOINTS } from '../formats/rpm/endpoints.js';
 import { REPO_KEY_ENDPOINTS } from './repo-keys-routes.js';
 import { NPM_ENDPOINTS, type NpmAccess } from '../formats/npm/endpoints.js';
+import { PYPI_ENDPOINTS } from '../formats/pypi/endpoints.js';
+import { RUBYGEMS_ENDPOINTS } from '../formats/rubygems/endpoints.js';
 
 export const CALLERS = [
   /** No credentials. */
@@ -150,6 +152,8 @@ export const API_ROUTES: Record<string, Access> = {
   'GET /repos/{owner}/{repo}/packages': 'repo-read',
   'GET /repos/{owner}/{repo}/packages/{format}/{name}': 'repo-read',
   'GET /repos/{owner}/{repo}/packages/{format}/{scope}/{name}': 'repo-read',
+  'POST /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank': 'repo-write',
+  'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank': 'repo-write',
   'PUT /repos/{owner}/{repo}/upload': 'repo-write',
   'GET /repos/{owner}/{repo}/policy': 'repo-read',
   'PUT /repos/{owner}/{repo}/policy': 'repo-admin',
@@ -167,6 +171,8 @@ export const FORMAT_ROUTES: Record<string, readonly { id: string; methods: reado
   npm: NPM_ENDPOINTS,
   debian: DEBIAN_ENDPOINTS,
   rpm: RPM_ENDPOINTS,
+  pypi: PYPI_ENDPOINTS,
+  rubygems: RUBYGEMS_ENDPOINTS,
 };
 
 /** Routes at the repository's own URL, `/{owner}/{repo}/…`, shared by every format. */

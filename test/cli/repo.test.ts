@@ -64,6 +64,8 @@ test('repo show names the registry URL from --url, else the config', async () =>
     npm: 'http://127.0.0.1:8080/acme/web/npm/',
     debian: 'http://127.0.0.1:8080/acme/web/debian/',
     rpm: 'http://127.0.0.1:8080/acme/web/rpm/',
+    pypi: 'http://127.0.0.1:8080/acme/web/pypi/',
+    rubygems: 'http://127.0.0.1:8080/acme/web/rubygems/',
   });
 
   const withUrl = await cli.run(['repo', 'show', 'acme/web', '--url', 'https://packages.example.com/']);

@@ -5,6 +5,7 @@
  * one does.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,8 @@ import { publishBody } from '../e2e/registry.js';
 import { packageTgz } from '../e2e/tarballs.js';
 import { buildDeb } from '../formats/debian/build-deb.js';
 import { buildRpm } from '../formats/rpm/build-rpm.js';
+import { buildWheel, cleanupBuilder } from '../formats/pypi/build-dist.js';
+import { buildGem } from '../formats/rubygems/build-gem.js';
 
 interface Credential {
   token: string | null;
@@ -42,6 +45,8 @@ describe('authorization matrix: every route, every caller', () => {
   let tempPassword = '';
   let spareTokenId = 0;
   let exceptionId = 0;
+  const wheel = buildWheel({ name: 'matrix-wheel', version: '1.0' });
+  const gems: Record<string, Buffer> = {};
 
   async function send(method: string, url: string, caller: Caller, body?: unknown, contentType = 'application/json'): Promise<Answer> {
     const credential = callers[caller];
@@ -54,8 +59,11 @@ describe('authorization matrix: every route, every caller', () => {
       headers['x-stockade-otp'] = code;
       headers['npm-otp'] = code;
     }
-    let payload: string | Buffer | undefined;
-    if (body !== undefined) {
+    let payload: string | Buffer | FormData | undefined;
+    if (body instanceof FormData) {
+      // fetch writes the multipart boundary into the content type itself.
+      payload = body;
+    } else if (body !== undefined) {
       headers['content-type'] = contentType;
       payload = Buffer.isBuffer(body) ? body : JSON.stringify(body);
     }
@@ -67,8 +75,10 @@ describe('authorization matrix: every route, every caller', () => {
     } catch {
       // Not JSON (a tarball): no error code.
     }
-    const code = typeof parsed.error === 'object' ? parsed.error.code : parsed.code;
-    const message = typeof parsed.error === 'object' ? (parsed.error.message ?? '') : (parsed.error ?? '');
+    // Plain-text answers (pip, gem, apt, dnf) carry the code in a header and the message as the body.
+    const json = text.startsWith('{');
+    const code = (typeof parsed.error === 'object' ? parsed.error.code : parsed.code) ?? response.headers.get('x-stockade-error') ?? undefined;
+    const message = typeof parsed.error === 'object' ? (parsed.error.message ?? '') : (parsed.error ?? (json || response.ok ? '' : text));
     return { status: response.status, text, code, message };
   }
 
@@ -142,6 +152,21 @@ describe('authorization matrix: every route, every caller', () => {
     });
     assert.equal(rpmUpload.status, 201, await rpmUpload.text());
     await rm(rpmDir, { recursive: true, force: true });
+    const upload = async (filename: string, data: Buffer) => {
+      const answer = await fetch(`${server.url}/api/v1/repos/corp/a/upload?filename=${filename}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/octet-stream' },
+        body: data,
+      });
+      assert.equal(answer.status, 201, await answer.text());
+    };
+    await upload(wheel.filename, wheel.data);
+    const gemDir = await mkdtemp(join(tmpdir(), 'matrix-gem-'));
+    for (const name of ['matrix-gem', 'matrix-victim']) {
+      gems[name] = buildGem({ name, version: '1.0.0', files: { [`lib/${name}.rb`]: 'module Matrix; end\n' } }, join(gemDir, name));
+      await upload(`${name}-1.0.0.gem`, gems[name]);
+    }
+    await rm(gemDir, { recursive: true, force: true });
     const exception = await fetch(`${server.url}/api/v1/repos/corp/a/policy/exceptions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
@@ -191,7 +216,10 @@ describe('authorization matrix: every route, every caller', () => {
     assert.deepEqual(Object.keys(callers).sort(), [...CALLERS].sort());
   });
 
-  after(async () => server?.close());
+  after(async () => {
+    cleanupBuilder();
+    await server?.close();
+  });
 
   it('lists every REST API route, and only those', async () => {
     const doc = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
@@ -309,6 +337,48 @@ describe('authorization matrix: every route, every caller', () => {
         .replace('{release}', '9')
         .replace('{file}', files[endpoint.id] ?? '');
       problems.push(...(await walk(`rpm GET ${endpoint.path}`, endpoint.access, async () => ({ method: 'GET', url: `${registry}${path}` }), toMissingRepo)));
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('answers every PyPI endpoint as the matrix says', async () => {
+    const registry = `${server.url}/corp/a/pypi`;
+    const problems: string[] = [];
+    for (const endpoint of FORMAT_ROUTES.pypi ?? []) {
+      for (const method of endpoint.methods) {
+        if (method === 'HEAD') continue;
+        const path = endpoint.path.replace('{project}', 'matrix-wheel').replace('{file}', wheel.filename);
+        const build = async () => {
+          if (method !== 'POST') return { method, url: `${registry}${path}` };
+          // What twine sends; the same file again is accepted without change.
+          const form = new FormData();
+          const fields = { ':action': 'file_upload', protocol_version: '1', name: 'matrix-wheel', version: '1.0', filetype: 'bdist_wheel', pyversion: 'py3', metadata_version: '2.1' };
+          for (const [key, value] of Object.entries(fields)) form.append(key, value);
+          form.append('sha256_digest', createHash('sha256').update(wheel.data).digest('hex'));
+          form.append('content', new Blob([wheel.data]), wheel.filename);
+          return { method, url: `${registry}${path}`, body: form };
+        };
+        problems.push(...(await walk(`pypi ${method} ${endpoint.path}`, endpoint.access, build, toMissingRepo)));
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('answers every RubyGems endpoint as the matrix says', async () => {
+    const registry = `${server.url}/corp/a/rubygems`;
+    const files: Record<string, string> = { 'quick-spec': 'matrix-gem-1.0.0.gemspec.rz', gem: 'matrix-gem-1.0.0.gem' };
+    const problems: string[] = [];
+    for (const endpoint of FORMAT_ROUTES.rubygems ?? []) {
+      for (const method of endpoint.methods) {
+        if (method === 'HEAD') continue;
+        const path = endpoint.path.replace('{file}', files[endpoint.id] ?? '').replace('{name}', 'matrix-gem');
+        const build = async () => {
+          if (endpoint.id === 'push') return { method, url: `${registry}${path}`, body: gems['matrix-gem'], contentType: 'application/octet-stream' };
+          if (endpoint.id === 'yank') return { method, url: `${registry}${path}?gem_name=matrix-victim&version=1.0.0` };
+          return { method, url: `${registry}${path}` };
+        };
+        problems.push(...(await walk(`rubygems ${method} ${endpoint.path}`, endpoint.access, build, toMissingRepo)));
+      }
     }
     assert.deepEqual(problems, []);
   });

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { StockadeError } from '../../errors.js';
 import { findFormat, formats } from '../../formats/list.js';
+import { actorOf } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { type ApiApp, createRepoGuard } from './guards.js';
 import { Nullable, RepoParams, Timestamp } from './schemas.js';
@@ -21,6 +22,14 @@ const PackageFile = Type.Object({
   md5: Type.String(),
 });
 
+const YankState = Nullable(
+  Type.Object({ at: Timestamp, reason: Type.String({ description: 'empty when none was given' }) }, { description: 'when and why the version was yanked; null when it is not' }),
+);
+
+const VersionParams = Type.Object({ ...RepoParams.properties, format: FormatName, name: Type.String({ minLength: 1 }), version: Type.String({ minLength: 1, maxLength: 256 }) });
+
+const YankedVersion = Type.Object({ format: Type.String(), name: Type.String(), version: Type.String(), yanked: YankState });
+
 const PackageDetail = Type.Object({
   name: Type.String(),
   format: Type.String(),
@@ -31,6 +40,7 @@ const PackageDetail = Type.Object({
       createdAt: Timestamp,
       publisher: Type.String(),
       deprecated: Nullable(Type.String()),
+      yanked: YankState,
       verdict: Type.String({ description: "the security gate's verdict: allow or warn (quarantined versions are not listed)" }),
       findings: Type.Array(Type.Object({ rule: Type.String(), severity: Type.String(), message: Type.String(), action: Type.String() }, { additionalProperties: true }), {
         description: 'what the gate found, with the action policy gave each',
@@ -80,6 +90,7 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
         createdAt: v.createdAt,
         publisher: v.publisher,
         deprecated: v.deprecated,
+        yanked: v.yanked,
         verdict: v.gate.verdict,
         findings: v.gate.findings as { rule: string; severity: string; message: string; action: string }[],
         files: v.files,
@@ -117,5 +128,61 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
       const { owner, repo, format, scope, name } = request.params;
       return packageDetail(request, { owner, repo, format, name: `${scope}/${name}` });
     },
+  );
+  /**
+   * Yank (POST) or unyank (DELETE) a version: installers skip a yanked version unless it is pinned
+   * exactly (PEP 592, `gem yank`); its files stay. The version may be given in any spelling the
+   * format's comparator equates (PEP 440: `1.0` is `1.0.0`).
+   */
+  async function setYank(request: FastifyRequest, path: { owner: string; repo: string; format: string; name: string; version: string }, reason: string | null) {
+    const repo = await repoFor(request, path, 'write');
+    const format = findFormat(path.format);
+    const pkg = format ? await packages.load({ repo, format: format.name, name: path.name }, { includeQuarantined: true }) : null;
+    if (!format || !pkg) throw new StockadeError('NOT_FOUND', [`package ${path.format}/${path.name} in ${repo.path}`]);
+    const equal = (v: string) => {
+      try {
+        return format.compareVersions(v, path.version) === 0;
+      } catch {
+        return false;
+      }
+    };
+    const exact = pkg.versions.find((v) => v.version === path.version);
+    const matches = exact ? [exact] : pkg.versions.filter((v) => equal(v.version));
+    if (matches.length !== 1) throw new StockadeError('NOT_FOUND', [`version ${path.name}@${path.version}`]);
+    const version = (matches[0] as { version: string }).version;
+    const ref = { repo, format: format.name, name: pkg.name };
+    await packages.yank(actorOf(request), ref, version, reason);
+    const after = await packages.load(ref, { includeQuarantined: true });
+    return { format: format.name, name: pkg.name, version, yanked: after?.versions.find((v) => v.version === version)?.yanked ?? null };
+  }
+
+  app.post(
+    '/repos/:owner/:repo/packages/:format/:name/versions/:version/yank',
+    {
+      schema: {
+        tags,
+        operationId: 'yankVersion',
+        summary: 'Yank a version: installers skip it unless it is pinned exactly',
+        description: 'Yanking again replaces the reason. Needs write access to the repository.',
+        params: VersionParams,
+        body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1024 })) }, { additionalProperties: false }),
+        response: { 200: YankedVersion },
+      },
+    },
+    async (request) => setYank(request, request.params, request.body?.reason?.trim() ?? ''),
+  );
+
+  app.delete(
+    '/repos/:owner/:repo/packages/:format/:name/versions/:version/yank',
+    {
+      schema: {
+        tags,
+        operationId: 'unyankVersion',
+        summary: 'Take back the yank of a version',
+        params: VersionParams,
+        response: { 200: YankedVersion },
+      },
+    },
+    async (request) => setYank(request, request.params, null),
   );
 }
