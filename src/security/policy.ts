@@ -111,6 +111,21 @@ export interface Verdict {
 }
 
 const rank = <T extends string>(list: readonly T[], value: T) => list.indexOf(value);
+
+/**
+ * One verdict for a version made of several files (a PyPI release: an sdist and wheels): the
+ * strictest action, every finding and failure, the reasons of the files that decided it first.
+ */
+export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
+  const [first, ...rest] = verdicts;
+  if (first === undefined) throw new Error('combineVerdicts needs at least one verdict');
+  if (rest.length === 0) return first;
+  let action: Action = first.action;
+  for (const v of rest) if (rank(ACTIONS, v.action) > rank(ACTIONS, action)) action = v.action;
+  const deciding = verdicts.filter((v) => v.action === action);
+  const reasons = [...new Set([...deciding, ...verdicts.filter((v) => v.action !== action)].flatMap((v) => v.reasons))];
+  return { action, findings: verdicts.flatMap((v) => v.findings), failures: verdicts.flatMap((v) => v.failures), reasons };
+}
 const glob = (pattern: string) => picomatch(pattern, { nocase: false, dot: true });
 
 /** Compiles a policy plus its exceptions into a function from findings to a verdict. */

@@ -6,6 +6,7 @@ import { parseSourceRpm } from '../formats/rpm/gate-manifest.js';
 import { debianSource, osvBasesFor } from '../security/os-ecosystems.js';
 import type { SecurityGate } from '../security/service.js';
 import { gateRecordOf } from '../security/service.js';
+import { combineVerdicts, type Verdict } from '../security/policy.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 
 export interface RescanTally {
@@ -65,7 +66,11 @@ export async function rescanPackages(
           if (source !== undefined && names.has(source) && !named.has(row.version_id)) rows.push(row);
         }
       }
-      for (const row of rows) {
+      // A version of several files (PyPI: an sdist and wheels) is judged by all of them at once.
+      const byVersion = new Map<number, typeof rows>();
+      for (const row of rows) byVersion.set(row.version_id, [...(byVersion.get(row.version_id) ?? []), row]);
+      for (const files of byVersion.values()) {
+        const row = files[0] as (typeof rows)[number];
         if (options.signal?.aborted) return tally;
         if (options.repoIds && !options.repoIds.includes(row.repo_id)) continue;
         tally.checked++;
@@ -75,32 +80,40 @@ export async function rescanPackages(
         if (!repo) continue;
         const ownerKey = `${repo.ownerId}:${format.name}`;
         if (!ownerNames.has(ownerKey)) ownerNames.set(ownerKey, await deps.domain.packages.namesOfOwner(repo.ownerId, format.name));
-        let inspected;
-        try {
-          if (row.size > MAX_RESCAN_BYTES) throw new Error('too large to rescan in memory');
-          const dists = await listedIn(deps.domain, format.name, row.version_id, row.metadata);
-          inspected = await format.inspect(await deps.blobs.read(row.sha256), row.filename, dists.length === 0 ? undefined : { distribution: dists[0] as string, listedIn: dists });
-        } catch {
+        const verdicts: Verdict[] = [];
+        for (const file of files) {
+          let inspected;
+          try {
+            if (file.size > MAX_RESCAN_BYTES) throw new Error('too large to rescan in memory');
+            const dists = await listedIn(deps.domain, format.name, file.version_id, file.metadata);
+            inspected = await format.inspect(await deps.blobs.read(file.sha256), file.filename, dists.length === 0 ? undefined : { distribution: dists[0] as string, listedIn: dists });
+          } catch {
+            break;
+          }
+          const { verdict } = await deps.gate.evaluate(repo, {
+            artifact: {
+              format: format.name,
+              ecosystem: format.ecosystem,
+              name: file.name,
+              version: file.version,
+              filename: file.filename,
+              sha256: file.sha256,
+              size: file.size,
+              manifest: inspected.manifest,
+            },
+            view: inspected.view,
+            ownerNames: ownerNames.get(ownerKey) as string[],
+          });
+          verdicts.push(verdict);
+        }
+        // A version judged on only some of its files is left as it was.
+        if (verdicts.length < files.length) {
           tally.failed++;
           continue;
         }
-        const { verdict } = await deps.gate.evaluate(repo, {
-          artifact: {
-            format: format.name,
-            ecosystem: format.ecosystem,
-            name: row.name,
-            version: row.version,
-            filename: row.filename,
-            sha256: row.sha256,
-            size: row.size,
-            manifest: inspected.manifest,
-          },
-          view: inspected.view,
-          ownerNames: ownerNames.get(ownerKey) as string[],
-        });
-        const record = gateRecordOf(verdict);
+        const record = gateRecordOf(combineVerdicts(verdicts));
         // A stored artifact is never deleted by a rescan: what policy would block is held instead.
-        if (verdict.action === 'block') {
+        if (record.verdict === 'block') {
           record.status = 'quarantined';
         }
         const changed = await deps.domain.packages.regate(options.actor ?? systemActor, { repo, format: format.name, name: row.name }, {

@@ -11,6 +11,8 @@ import { systemActor } from '../../../src/domain/audit.js';
 import { detectFormat } from '../../../src/formats/list.js';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { negotiate } from '../../../src/formats/pypi/simple-api.js';
+import { rescanPackages } from '../../../src/server/rescan.js';
+import { createServerGate } from '../../../src/security/service.js';
 import { awsKeyPair } from '../../security/secrets/fake-secrets.js';
 import { type TestServer, startTestServer } from '../../helpers/server.js';
 import { type BuiltDist, buildSdist, buildWheel, cleanupBuilder } from './build-dist.js';
@@ -340,5 +342,31 @@ describe('PyPI upload and Simple API over HTTP', () => {
       { ...((await answer.json()) as Record<string, unknown>), sha256: undefined },
       { format: 'pypi', name: 'acme-internal-tool', version: '1.0', filename: wheel.filename, sha256: undefined, size: wheel.data.length, verdict: 'allow', reasons: [] },
     );
+  });
+
+  it('a rescan judges a release by all of its files, whichever is read last', async () => {
+    const held = await server.domain.repos.get('acme', 'held');
+    assert.ok(held);
+    const setPolicy = (action: string) => server.domain.policies.set(systemActor, held, { version: 1, rules: [{ match: { analyzer: 'secrets' }, action }] });
+    await setPolicy('warn');
+    const keys = awsKeyPair('pypi-rescan');
+    // The leaky wheel first, the clean sdist last: a per-file rescan would end on the clean one.
+    const wheel = buildWheel({ name: 'two-files', version: '3.0', files: [{ path: 'two_files/__init__.py', body: `KEY = '${keys.id}'\nSECRET = '${keys.secret}'\n` }] });
+    const sdist = buildSdist({ name: 'two-files', version: '3.0' });
+    for (const dist of [wheel, sdist]) {
+      const answer = await upload('acme/held', twineForm(dist, { name: 'two-files', version: '3.0' }));
+      assert.equal(answer.status, 200, answer.text);
+    }
+    assert.equal((await projectJson('acme/held', 'two-files')).doc?.files.length, 2);
+
+    await setPolicy('quarantine');
+    const gate = createServerGate(server.domain);
+    const tally = await rescanPackages({ domain: server.domain, blobs: server.blobs, gate }, ['PyPI\0two-files'], { why: 'test' });
+    assert.deepEqual(tally, { checked: 1, changed: 1, quarantined: 1, failed: 0 });
+    const stored = await server.domain.packages.load({ repo: held, format: 'pypi', name: 'two-files' }, { includeQuarantined: true });
+    assert.equal(stored?.versions[0]?.status, 'quarantined');
+    assert.ok((stored?.versions[0]?.gate.findings as { rule: string }[]).some((f) => f.rule.startsWith('secrets/aws')));
+    assert.equal((await projectJson('acme/held', 'two-files')).status, 404);
+    await setPolicy('warn');
   });
 });
