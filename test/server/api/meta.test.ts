@@ -44,6 +44,8 @@ const EXPECTED_ROUTES = [
   'GET /repos/{owner}/{repo}/packages',
   'GET /repos/{owner}/{repo}/packages/{format}/{name}',
   'GET /repos/{owner}/{repo}/packages/{format}/{scope}/{name}',
+  'POST /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank',
+  'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank',
   'PUT /repos/{owner}/{repo}/upload',
   'GET /repos/{owner}/{repo}/policy',
   'PUT /repos/{owner}/{repo}/policy',
