@@ -66,13 +66,14 @@ function startupDocument(text) {
 /**
  * Starts a server. `gate: false` sets `gate: { enabled: false }`; `databaseUrl` selects
  * PostgreSQL, else SQLite in the data folder. Rejects with the server's output when it does not
- * start (for example a config key this build does not know). `nodeArgs` go to node (--cpu-prof).
+ * start (for example a config key this build does not know). `nodeArgs` go to node (--cpu-prof),
+ * `workers` to `server.workers` (left out when 1, so older builds still start).
  */
-export async function startStockade({ mainJs, gate = true, databaseUrl = null, nodeArgs = [], timeoutMs = 60_000 }) {
+export async function startStockade({ mainJs, gate = true, databaseUrl = null, nodeArgs = [], workers = 1, timeoutMs = 60_000 }) {
   const dir = makeTempDir('os-repos-stockade-');
   const config = {
     dataDir: join(dir, 'data'),
-    server: { host: '127.0.0.1', port: 0, requestLogging: false },
+    server: { host: '127.0.0.1', port: 0, requestLogging: false, ...(workers === 1 ? {} : { workers }) },
     log: { level: 'warn' },
     ...(databaseUrl ? { database: { dialect: 'postgres', url: databaseUrl } } : {}),
     ...(gate ? {} : { gate: { enabled: false } }),
@@ -117,16 +118,21 @@ export async function startStockade({ mainJs, gate = true, databaseUrl = null, n
   return {
     url: base,
     pid: child.pid,
+    /** The read/write token, for clients that bring their own protocol (twine, gem push). */
+    token,
     /** Output so far, for error messages. */
     tail: output.tail,
     async stop() {
       await stopChild(child);
       removeTempDir(dir);
     },
-    /** A new public repository `admin/<name>`, with its signing key made now so no timed request pays for it. */
-    async createRepo(name) {
+    /**
+     * A new public repository `admin/<name>`, with its signing key made now so no timed request
+     * pays for it (`signingKey: false` skips that for formats that sign nothing).
+     */
+    async createRepo(name, { signingKey = true } = {}) {
       await request('POST', `${base}/api/v1/repos`, { headers: jsonHeaders, body: JSON.stringify({ owner: 'admin', name, visibility: 'public' }) });
-      await request('GET', `${base}/admin/${name}/debian/gpg.key`, { headers: auth });
+      if (signingKey) await request('GET', `${base}/admin/${name}/debian/gpg.key`, { headers: auth });
     },
     /** The upload contract of `stockade push`: the raw file, format detected by the server. */
     async upload(repo, filename, data, distribution) {
