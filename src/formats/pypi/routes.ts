@@ -8,6 +8,7 @@ import type { ServerContext } from '../../http/context.js';
 import { applyErrorHeaders, logError, toStockadeError } from '../../http/errors.js';
 import { readableRepo as readableFrom, sendStoredFile } from '../../http/file-clients.js';
 import { joinReasons } from '../../security/policy.js';
+import { type CacheEntry, createPackumentCache, type RenderedDoc } from '../package-cache.js';
 import { PYPI_ENDPOINTS, type PypiEndpointId } from './endpoints.js';
 import { normalizeProjectName } from './names.js';
 import { coreMetadataBytes, FORMAT, ingestDist, type PypiVersionRecord, type UploadForm } from './publish.js';
@@ -50,9 +51,19 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   const readableRepo = (request: FastifyRequest) => readableFrom(ctx, request);
   const ref = (repo: RepoInfo, name: string) => ({ repo, format: FORMAT, name });
 
+  // Project pages and downloads are served from loaded packages kept per node, dropped when a
+  // change is announced; with a shared database a hit is first checked against the revision.
+  const cache = createPackumentCache({ changes: domain.changes, format: FORMAT });
+  const sharedDatabase = domain.dialect === 'postgres';
+  function loadProject(repo: RepoInfo, name: string): Promise<CacheEntry> {
+    const r = ref(repo, name);
+    return cache.get(cache.key(repo.id, name), () => domain.packages.load(r), sharedDatabase ? () => domain.packages.currentRev(r) : undefined);
+  }
+
   /** Sends a generated page, with an ETag so pip's revalidation costs one small answer. */
-  function sendPage(request: FastifyRequest, reply: FastifyReply, body: string, type: SimpleContentType): FastifyReply {
-    const etag = `"${hash('sha256', body, 'hex').slice(0, 32)}"`;
+  function sendPage(request: FastifyRequest, reply: FastifyReply, page: string | RenderedDoc, type: SimpleContentType): FastifyReply {
+    const body = typeof page === 'string' ? Buffer.from(page, 'utf8') : page.body;
+    const etag = typeof page === 'string' ? `"${hash('sha256', body, 'hex').slice(0, 32)}"` : page.etag;
     reply.headers({
       'content-type': type === 'text/html' ? 'text/html; charset=utf-8' : type,
       vary: 'accept, authorization',
@@ -61,7 +72,7 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     });
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     // A Buffer, so no charset is appended to the PEP 691 media types.
-    return reply.send(Buffer.from(body, 'utf8'));
+    return reply.send(body);
   }
 
   function typeFor(request: FastifyRequest): SimpleContentType {
@@ -81,10 +92,11 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const repo = await readableRepo(request);
     const normalized = normalizeProjectName(project);
     if (normalized !== project || !trailingSlash) return redirect(request, reply, repo, `/simple/${encodeURIComponent(normalized)}/`);
-    const pkg = await domain.packages.load(ref(repo, normalized));
+    const entry = await loadProject(repo, normalized);
+    const pkg = entry.pkg;
     if (!pkg || pkg.versions.length === 0) throw new StockadeError('NOT_FOUND', [`project ${normalized}`]);
     const type = typeFor(request);
-    return sendPage(request, reply, renderProject(pkg, type), type);
+    return sendPage(request, reply, cache.doc(entry, type, () => renderProject(pkg, type)), type);
   }
 
   async function download(request: FastifyRequest, reply: FastifyReply) {
@@ -93,13 +105,20 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const name = normalizeProjectName(project);
     const isMetadata = filename.endsWith('.metadata');
     const distFile = isMetadata ? filename.slice(0, -'.metadata'.length) : filename;
-    const found = await domain.packages.findFile(ref(repo, name), distFile);
-    if (!found) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
-    // Held files are in no index; a direct link says why instead of pretending they do not exist.
-    if (found.status === 'quarantined') throw new StockadeError('PACKAGE_QUARANTINED', [`${name} ${found.version}`, joinReasons(found.reasons) || 'awaiting review']);
-    if (!isMetadata) return sendStoredFile(ctx, reply, repo, found, 'application/octet-stream');
-    const pkg = await domain.packages.load(ref(repo, name));
-    const record = pkg?.versions.find((v) => v.version === found.version)?.metadata as Partial<PypiVersionRecord> | undefined;
+    // Published files come from the cached package; anything else asks the database why not.
+    const published = (await loadProject(repo, name)).pkg?.versions.find((v) => v.files.some((f) => f.filename === distFile));
+    const file = published?.files.find((f) => f.filename === distFile);
+    if (!published || !file) {
+      const found = await domain.packages.findFile(ref(repo, name), distFile);
+      if (!found) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+      // Held files are in no index; a direct link says why instead of pretending they do not exist.
+      if (found.status === 'quarantined') throw new StockadeError('PACKAGE_QUARANTINED', [`${name} ${found.version}`, joinReasons(found.reasons) || 'awaiting review']);
+      // Stored after the cached copy was loaded: the change notice is on its way.
+      if (!isMetadata) return sendStoredFile(ctx, reply, repo, found, 'application/octet-stream');
+      throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+    }
+    if (!isMetadata) return sendStoredFile(ctx, reply, repo, file, 'application/octet-stream');
+    const record = published.metadata as Partial<PypiVersionRecord> | undefined;
     const sha = record?.files?.[distFile]?.coreMetadataSha256;
     const stored = sha ? record?.coreMetadata?.[sha] : undefined;
     if (!stored) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
