@@ -68,6 +68,12 @@ export const errorCatalog = {
   },
 
   UNSUPPORTED_FORMAT: { status: 415, message: 'could not detect the package format of %s' },
+
+  // Remote (proxy) repositories: the upstream is named by host only, never with credentials.
+  REMOTE_READ_ONLY: { status: 405, message: '%s is a remote repository that mirrors its upstream: publish to a hosted repository instead' },
+  UPSTREAM_FAILED: { status: 502, message: 'the upstream of %s failed: %s' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'the upstream of %s did not answer in time: %s' },
+  NOT_CACHED: { status: 504, message: '%s is not cached and %s' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'service unavailable: %s' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

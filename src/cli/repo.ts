@@ -1,4 +1,10 @@
+import { createRemoteSettings, type UpstreamInput, type UpstreamSettings } from '../domain/remote-settings.js';
 import type { RepoInfo } from '../domain/repos.js';
+import { createSecretBox } from '../domain/secret-box.js';
+import type { Config } from '../config/schema.js';
+import type { Domain } from '../domain/index.js';
+import { loadServerKey } from '../store/server-key.js';
+import type { OptionsSpec, OptionValues } from './command.js';
 import { arg, type Command, parseRepoPath, stringOption, UsageError } from './command.js';
 import { formatDate, table } from './output.js';
 import { cliActor, registryUrls, requireRepo, serverBaseUrl, withServices } from './services.js';
@@ -15,29 +21,163 @@ function describe(repo: RepoInfo, urls: Record<string, string>): string {
   return lines.join('\n');
 }
 
+/** Parses `90`, `500ms`, `30s`, `5m`, `72h`, `3d` into milliseconds (a bare number is in `unit`). */
+export function parseDuration(raw: string, option: string, unit: 'ms' | 's' | 'h'): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!match) throw new UsageError(`--${option} must be a duration such as 30s, 5m, 72h or 3d`);
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? unit) as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * factor;
+}
+
+function wholeNumber(raw: string, option: string): number {
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${option} must be a whole number`);
+  return Number(raw);
+}
+
+const UPSTREAM_OPTIONS: OptionsSpec = {
+  ttl: { type: 'string' },
+  'negative-ttl': { type: 'string' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  concurrency: { type: 'string' },
+  cooldown: { type: 'string' },
+  'cooldown-allow': { type: 'string' },
+  offline: { type: 'boolean' },
+  online: { type: 'boolean' },
+  'token-env': { type: 'string' },
+  'no-credentials': { type: 'boolean' },
+};
+
+/** Upstream settings from the command line; the token is read from the environment, never argv. */
+function upstreamInput(options: OptionValues, env: NodeJS.ProcessEnv): UpstreamInput {
+  const input: UpstreamInput = {};
+  const text = (name: string) => stringOption(options, name);
+  const ttl = text('ttl');
+  if (ttl !== undefined) input.metadataTtlSeconds = Math.round(parseDuration(ttl, 'ttl', 's') / 1000);
+  const negative = text('negative-ttl');
+  if (negative !== undefined) input.negativeTtlSeconds = Math.round(parseDuration(negative, 'negative-ttl', 's') / 1000);
+  const timeout = text('timeout');
+  if (timeout !== undefined) input.timeoutMs = parseDuration(timeout, 'timeout', 'ms');
+  const retries = text('retries');
+  if (retries !== undefined) input.retries = wholeNumber(retries, 'retries');
+  const concurrency = text('concurrency');
+  if (concurrency !== undefined) input.concurrency = wholeNumber(concurrency, 'concurrency');
+  const cooldown = text('cooldown');
+  if (cooldown !== undefined) {
+    const ms = parseDuration(cooldown, 'cooldown', 'h');
+    if (ms % 3_600_000 !== 0) throw new UsageError('--cooldown is counted in whole hours (e.g. 72h or 3d)');
+    input.cooldownHours = ms / 3_600_000;
+  }
+  const allow = text('cooldown-allow');
+  if (allow !== undefined) input.cooldownAllow = allow.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (options.offline === true && options.online === true) throw new UsageError('give --offline or --online, not both');
+  if (options.offline === true) input.offline = true;
+  if (options.online === true) input.offline = false;
+  const tokenEnv = text('token-env');
+  if (tokenEnv !== undefined && options['no-credentials'] === true) throw new UsageError('give --token-env or --no-credentials, not both');
+  if (tokenEnv !== undefined) {
+    const token = env[tokenEnv];
+    if (!token) throw new UsageError(`the environment variable ${tokenEnv} (--token-env) is empty or not set`);
+    input.token = token;
+  }
+  if (options['no-credentials'] === true) input.token = null;
+  return input;
+}
+
+function remoteSettingsOf(config: Config, domain: Domain) {
+  return createRemoteSettings({ db: domain.db, audit: domain.audit, changes: domain.changes, box: createSecretBox(loadServerKey(config)) });
+}
+
+function describeUpstream(repo: RepoInfo, s: UpstreamSettings): string {
+  return [
+    `repository   ${repo.path} (remote, ${s.format})`,
+    `upstream     ${s.url}`,
+    `credentials  ${s.hasCredentials ? 'set' : 'none'}`,
+    `metadata ttl ${s.metadataTtlSeconds}s (not found: ${s.negativeTtlSeconds}s)`,
+    `timeout      ${s.timeoutMs}ms, ${s.retries} retries, ${s.concurrency} concurrent`,
+    `cooldown     ${s.cooldownHours > 0 ? `${s.cooldownHours}h` : 'off'}${s.cooldownAllow.length > 0 ? ` (allowed: ${s.cooldownAllow.join(', ')})` : ''}`,
+    `offline      ${s.offline ? 'yes: only cached packages are served' : 'no'}`,
+  ].join('\n');
+}
+
 const repoCreate: Command = {
   name: 'repo create',
-  summary: 'create a hosted repository',
-  usage: 'owner/name [--public|--private] [--description D] [--url URL]',
-  description: 'Creates a repository under a user or organization. Private (the default) repositories are invisible to anyone without a role on the owner.',
+  summary: 'create a hosted repository, or a remote one that proxies an upstream registry',
+  usage: 'owner/name [--public|--private] [--description D] [--url URL] [--remote FORMAT --upstream URL [--ttl 5m] [--cooldown 72h] [--offline] [--token-env VAR] …]',
+  description:
+    'Creates a repository under a user or organization. Private (the default) repositories are invisible to anyone without a role on the owner. ' +
+    'With --remote FORMAT and --upstream URL the repository proxies and caches that upstream registry (see docs/remote.md); ' +
+    'the upstream token is read from the environment variable named by --token-env, never from the command line.',
   options: {
     public: { type: 'boolean' },
     private: { type: 'boolean' },
     description: { type: 'string' },
     url: { type: 'string' },
+    remote: { type: 'string' },
+    upstream: { type: 'string' },
+    ...UPSTREAM_OPTIONS,
   },
   args: { min: 1, max: 1 },
-  examples: ['stockade repo create acme/web --public --description "web team packages"'],
+  examples: [
+    'stockade repo create acme/web --public --description "web team packages"',
+    'stockade repo create acme/npm-remote --remote npm --upstream https://registry.example.com --cooldown 72h',
+  ],
   async run(ctx) {
     const { owner, name } = parseRepoPath(arg(ctx, 0));
     if (ctx.options.public === true && ctx.options.private === true) throw new UsageError('give --public or --private, not both');
     const visibility = ctx.options.public === true ? 'public' : 'private';
     const description = stringOption(ctx.options, 'description');
+    const format = stringOption(ctx.options, 'remote');
+    const upstreamUrl = stringOption(ctx.options, 'upstream');
+    if ((format === undefined) !== (upstreamUrl === undefined)) throw new UsageError('a remote repository needs both --remote FORMAT and --upstream URL');
+    const settings = upstreamInput(ctx.options, ctx.env);
+    if (format === undefined && Object.keys(settings).length > 0) throw new UsageError('upstream options need --remote FORMAT --upstream URL');
     const { repo, urls } = await withServices(ctx.configFile, ctx.env, async ({ config, domain }) => {
-      const repo = await domain.repos.create(cliActor(), { owner, name, visibility, ...(description === undefined ? {} : { description }) });
+      const common = { owner, name, visibility, ...(description === undefined ? {} : { description }) } as const;
+      let repo: RepoInfo;
+      if (format !== undefined && upstreamUrl !== undefined) {
+        const remotes = remoteSettingsOf(config, domain);
+        const upstream: UpstreamInput = { ...settings, format, url: upstreamUrl };
+        remotes.prepare(upstream);
+        repo = await domain.repos.create(cliActor(), {
+          ...common,
+          kind: 'remote',
+          within: async (tx, repoId) => {
+            await remotes.insert(tx, repoId, upstream);
+            return { upstream: remotes.auditDetails(upstream) };
+          },
+        });
+      } else {
+        repo = await domain.repos.create(cliActor(), common);
+      }
       return { repo, urls: await registryUrls(serverBaseUrl(config, stringOption(ctx.options, 'url')), repo) };
     });
-    ctx.out.result({ ...repo, registries: urls }, () => `created ${repo.visibility} repository ${repo.path}\n${describe(repo, urls)}`);
+    ctx.out.result({ ...repo, registries: urls }, () => `created ${repo.visibility} ${repo.kind === 'remote' ? 'remote ' : ''}repository ${repo.path}\n${describe(repo, urls)}`);
+    return 0;
+  },
+};
+
+const repoUpstream: Command = {
+  name: 'repo upstream',
+  summary: "show or change a remote repository's upstream settings",
+  usage: 'owner/name [--upstream URL] [--ttl D] [--negative-ttl D] [--timeout D] [--retries N] [--concurrency N] [--cooldown D] [--cooldown-allow a,b@1.2.3] [--offline|--online] [--token-env VAR|--no-credentials]',
+  description:
+    'Without options, shows the settings (credentials are never shown, only whether they are set). Each option changes one setting; ' +
+    'the change is audited. --cooldown hides upstream versions younger than that (0 turns it off); --cooldown-allow replaces the allow-list.',
+  options: { upstream: { type: 'string' }, ...UPSTREAM_OPTIONS },
+  args: { min: 1, max: 1 },
+  examples: ['stockade repo upstream acme/npm-remote', 'stockade repo upstream acme/npm-remote --cooldown 72h --cooldown-allow left-pad@1.3.1', 'stockade repo upstream acme/npm-remote --offline'],
+  async run(ctx) {
+    const input = upstreamInput(ctx.options, ctx.env);
+    const url = stringOption(ctx.options, 'upstream');
+    if (url !== undefined) input.url = url;
+    const { repo, settings } = await withServices(ctx.configFile, ctx.env, async ({ config, domain }) => {
+      const repo = await requireRepo(domain, arg(ctx, 0));
+      const remotes = remoteSettingsOf(config, domain);
+      const settings = Object.keys(input).length > 0 ? await remotes.update(cliActor(), repo, input) : await remotes.get(repo);
+      return { repo, settings };
+    });
+    ctx.out.result(settings, () => describeUpstream(repo, settings));
     return 0;
   },
 };
@@ -130,4 +270,4 @@ const repoRetireKey: Command = {
   },
 };
 
-export const repoCommands: Command[] = [repoCreate, repoList, repoShow, repoKeys, repoRotateKey, repoRetireKey];
+export const repoCommands: Command[] = [repoCreate, repoList, repoShow, repoUpstream, repoKeys, repoRotateKey, repoRetireKey];

@@ -1,5 +1,5 @@
 import { isUniqueViolation } from '../store/db/connect.js';
-import type { Db } from '../store/db/schema.js';
+import type { Db, Tx } from '../store/db/schema.js';
 import { StockadeError } from '../errors.js';
 import type { Actor, AuditLog } from './audit.js';
 import { type ChangeBus, TtlCache } from './changes.js';
@@ -13,10 +13,13 @@ export interface RepoInfo {
   /** `owner/name` */
   path: string;
   visibility: 'public' | 'private';
-  kind: 'hosted';
+  /** hosted: packages are published here; remote: a cache of one upstream; virtual: a merged view (planned). */
+  kind: RepoKind;
   description: string;
   createdAt: string;
 }
+
+export type RepoKind = 'hosted' | 'remote' | 'virtual';
 
 const REPO_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$/;
 
@@ -56,18 +59,34 @@ export function createRepos(deps: { db: Db; audit: AuditLog; changes: ChangeBus 
     createdAt: row.created_at,
   });
 
-  async function create(actor: Actor, input: { owner: string; name: string; visibility?: 'public' | 'private'; description?: string }): Promise<RepoInfo> {
+  async function create(
+    actor: Actor,
+    input: {
+      owner: string;
+      name: string;
+      visibility?: 'public' | 'private';
+      description?: string;
+      kind?: RepoKind;
+      /** Rows of the new repository's kind (a remote's upstream), written in the same transaction. */
+      within?: (tx: Tx, repoId: number) => Promise<Record<string, unknown>>;
+    },
+  ): Promise<RepoInfo> {
     assertRepoName(input.name);
     const visibility = input.visibility ?? 'private';
+    const kind = input.kind ?? 'hosted';
+    if (kind === 'virtual') throw new StockadeError('VALIDATION_FAILED', ['virtual repositories are not available yet']);
+    if (kind === 'remote' && !input.within) throw new StockadeError('VALIDATION_FAILED', ['a remote repository needs upstream settings']);
     try {
       await db.transaction().execute(async (tx) => {
         const owner = await tx.selectFrom('owners').select('id').where('name', '=', input.owner).executeTakeFirst();
         if (!owner) throw new StockadeError('NOT_FOUND', [`owner ${input.owner}`]);
-        await tx
+        const created = await tx
           .insertInto('repos')
-          .values({ owner_id: owner.id, name: input.name, visibility, kind: 'hosted', description: input.description ?? '', created_at: nowIso() })
-          .execute();
-        await audit.record(tx, actor, { action: 'repo.create', target: `repo:${input.owner}/${input.name}`, details: { visibility } });
+          .values({ owner_id: owner.id, name: input.name, visibility, kind, description: input.description ?? '', created_at: nowIso() })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const extra = input.within ? await input.within(tx, created.id) : {};
+        await audit.record(tx, actor, { action: 'repo.create', target: `repo:${input.owner}/${input.name}`, details: kind === 'hosted' ? { visibility } : { visibility, kind, ...extra } });
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new StockadeError('REPO_EXISTS', [`${input.owner}/${input.name}`]);

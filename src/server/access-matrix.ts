@@ -149,6 +149,8 @@ export const API_ROUTES: Record<string, Access> = {
   'GET /repos/{owner}/{repo}': 'repo-read',
   'PATCH /repos/{owner}/{repo}': 'repo-admin',
   'DELETE /repos/{owner}/{repo}': 'repo-admin',
+  'GET /repos/{owner}/{repo}/upstream': 'repo-admin',
+  'PATCH /repos/{owner}/{repo}/upstream': 'repo-admin',
   'GET /repos/{owner}/{repo}/packages': 'repo-read',
   'GET /repos/{owner}/{repo}/packages/{format}/{name}': 'repo-read',
   'GET /repos/{owner}/{repo}/packages/{format}/{scope}/{name}': 'repo-read',

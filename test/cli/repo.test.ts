@@ -104,3 +104,45 @@ test('repo keys, rotate-key and retire-key manage the signing keys', async () =>
   assert.match(table.stdout, new RegExp(`^${first?.fingerprint}\\s+\\S+\\s+active$`, 'm'));
   assert.match(table.stdout, new RegExp(`^${second}\\s+\\S+\\s+\\S+Z$`, 'm'));
 });
+
+test('repo create --remote makes a remote repository with upstream settings', async () => {
+  const created = await cli.run(
+    ['repo', 'create', 'acme/npm-remote', '--public', '--remote', 'npm', '--upstream', 'http://127.0.0.1:9/registry/', '--ttl', '10m', '--cooldown', '3d', '--offline', '--token-env', 'UPSTREAM_TOKEN', '--json'],
+    { env: { UPSTREAM_TOKEN: 'cli-upstream-secret' } },
+  );
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal((JSON.parse(created.stdout) as { kind: string }).kind, 'remote');
+  const shown = await cli.run(['repo', 'upstream', 'acme/npm-remote', '--json']);
+  assert.equal(shown.code, 0, shown.stderr);
+  const settings = JSON.parse(shown.stdout) as Record<string, unknown>;
+  assert.equal(settings.url, 'http://127.0.0.1:9/registry');
+  assert.equal(settings.metadataTtlSeconds, 600);
+  assert.equal(settings.cooldownHours, 72);
+  assert.equal(settings.offline, true);
+  assert.equal(settings.hasCredentials, true);
+  assert.doesNotMatch(created.stdout + shown.stdout + created.stderr, /cli-upstream-secret/);
+});
+
+test('repo upstream changes settings and audits the change without the credentials', async () => {
+  const changed = await cli.run(['repo', 'upstream', 'acme/npm-remote', '--online', '--cooldown-allow', 'left-pad,lodash@4.17.21', '--no-credentials']);
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.match(changed.stdout, /^offline +no$/m);
+  assert.match(changed.stdout, /^credentials +none$/m);
+  assert.match(changed.stdout, /allowed: left-pad, lodash@4\.17\.21/);
+  const audit = await cli.withDomain((domain) => domain.db.selectFrom('audit_log').select(['action', 'details']).execute());
+  assert.ok(audit.some((row) => row.action === 'repo.upstream.update' && row.details.includes('"credentials":"removed"')));
+  assert.ok(audit.every((row) => !row.details.includes('cli-upstream-secret')));
+});
+
+test('repo create --remote refuses bad upstreams and half-given options', async () => {
+  const ftp = await cli.run(['repo', 'create', 'acme/bad-remote', '--remote', 'npm', '--upstream', 'ftp://127.0.0.1/']);
+  assert.equal(ftp.code, 1);
+  assert.match(errorLine(ftp), /upstream url must start with http/);
+  const half = await cli.run(['repo', 'create', 'acme/bad-remote', '--remote', 'npm']);
+  assert.equal(half.code, 2);
+  const duration = await cli.run(['repo', 'create', 'acme/bad-remote', '--remote', 'npm', '--upstream', 'http://127.0.0.1:9/', '--cooldown', 'soon']);
+  assert.equal(duration.code, 2);
+  const hosted = await cli.run(['repo', 'upstream', 'acme/web']);
+  assert.equal(hosted.code, 1);
+  assert.match(errorLine(hosted), /upstream settings of acme\/web/);
+});

@@ -14,6 +14,7 @@ import { assertValidDistTag, assertValidPackageName, assertValidVersion } from '
 import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderVersion } from './packument.js';
 import { createNpmAudit } from './audit.js';
 import { FORMAT, ingestTarball } from './publish.js';
+import { createNpmRemote } from './remote.js';
 import { joinReasons, type Verdict } from '../../security/policy.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
@@ -91,6 +92,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   const { domain } = ctx;
   const cache = createPackumentCache({ changes: domain.changes, format: FORMAT });
   const auditBulk = createNpmAudit(domain);
+  // Remote repositories answer reads from their upstream (see remote.ts); hosted ones never reach it.
+  const remote = createNpmRemote(ctx);
 
   // npm prints `error` from the body after the status line, so the message must stand on its own.
   app.setErrorHandler((raw, request, reply) => {
@@ -153,6 +156,13 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     return pkg;
   }
 
+  /** Remote repositories mirror their upstream: nothing is published into them. */
+  async function refuseRemote(request: FastifyRequest, repo: RepoInfo): Promise<void> {
+    if (repo.kind === 'hosted') return;
+    await guard(request, 'read', repo);
+    throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
+  }
+
   function checkRevision(pkg: StoredPackage, rev: string | undefined): void {
     if (rev !== undefined && rev !== npmRevision(pkg)) throw new StockadeError('REVISION_MISMATCH', [rev]);
   }
@@ -190,6 +200,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function getPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams) {
     await guard(request, 'read', repo);
+    if (repo.kind === 'remote') return remote.packument(request, reply, repo, name, query);
     const entry = await loadCached(repo, name);
     const pkg = entry.pkg;
     if (!pkg || pkg.versions.length === 0) throw new StockadeError('NOT_FOUND', [`package ${name}`]);
@@ -198,6 +209,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function getVersion(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, spec: string) {
     await guard(request, 'read', repo);
+    if (repo.kind === 'remote') return remote.version(request, reply, repo, name, spec);
     const entry = await loadCached(repo, name);
     const doc = entry.pkg ? renderVersion(entry.pkg, spec, registryUrl(request, repo)) : null;
     if (!doc) throw new StockadeError('NOT_FOUND', [`version ${name}@${spec}`]);
@@ -206,6 +218,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function getTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string) {
     await guard(request, 'read', repo);
+    // A remote repository stores a file on first request; from then on it is served like any other.
+    if (repo.kind === 'remote') await remote.ensureTarball(repo, name, filename);
     // The cached package lists every file, so downloads need no query of their own.
     const file = findFile((await loadCached(repo, name)).pkg, filename);
     if (!file) {
@@ -226,6 +240,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   // ---- writes ------------------------------------------------------------------------------
 
   async function putPackage(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, rev?: string) {
+    await refuseRemote(request, repo);
     assertValidPackageName(name);
     const body = request.body;
     if (!isObject(body)) throw new StockadeError('INVALID_JSON', ['expected a JSON object']);
@@ -339,6 +354,14 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function distTags(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, tag: string | undefined) {
     const method = request.method;
+    if (method === 'GET' && repo.kind === 'remote') {
+      await guard(request, 'read', repo);
+      const tags = await remote.distTags(repo, name);
+      if (tag === undefined) return sendJson(reply, 200, tags);
+      if (!Object.hasOwn(tags, tag)) throw new StockadeError('UNKNOWN_DIST_TAG', [tag, name]);
+      return sendJson(reply, 200, tags[tag]);
+    }
+    if (method !== 'GET') await refuseRemote(request, repo);
     if (method === 'GET') {
       await guard(request, 'read', repo);
       const entry = await loadCached(repo, name);
@@ -492,7 +515,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     if (sharedDatabase || (request.method !== 'GET' && request.method !== 'HEAD')) return null;
     const { owner, repo: repoName } = request.params as { owner: string; repo: string };
     const repo = domain.repos.peek(owner, repoName);
-    if (!repo || domain.access.peekRead(request.principal, repo) !== true) return null;
+    if (!repo || repo.kind !== 'hosted' || domain.access.peekRead(request.principal, repo) !== true) return null;
     const { segments, query } = parsePath(request, owner, repoName);
     if (segments[0] === '-') return null;
     const taken = takeName(segments);

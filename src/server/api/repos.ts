@@ -4,13 +4,54 @@ import { actorOf, requireSecondFactor } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { type ApiApp, authenticated, createRepoGuard, requireScope, requireUser } from './guards.js';
 import { Name, NoContent, Repo, RepoParams, Visibility } from './schemas.js';
+import { createRemoteSettings, UPSTREAM_BOUNDS } from '../../domain/remote-settings.js';
+import { createSecretBox } from '../../domain/secret-box.js';
+import { loadServerKey } from '../../store/server-key.js';
 
 const tags = ['repos'];
 const Description = Type.String({ maxLength: 1000 });
 
+const Int = (field: keyof typeof UPSTREAM_BOUNDS) => Type.Optional(Type.Integer({ minimum: UPSTREAM_BOUNDS[field][0], maximum: UPSTREAM_BOUNDS[field][1] }));
+/** Upstream settings as written: credentials go in, never come out. */
+const upstreamFields = {
+    url: Type.Optional(Type.String({ maxLength: 2000 })),
+    token: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+    username: Type.Optional(Type.String({ maxLength: 200 })),
+    password: Type.Optional(Type.String({ maxLength: 4096 })),
+    metadataTtlSeconds: Int('metadataTtlSeconds'),
+    negativeTtlSeconds: Int('negativeTtlSeconds'),
+    timeoutMs: Int('timeoutMs'),
+    retries: Int('retries'),
+    concurrency: Int('concurrency'),
+    offline: Type.Optional(Type.Boolean()),
+    cooldownHours: Int('cooldownHours'),
+    cooldownAllow: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxItems: 1000 })),
+    maxMetadataBytes: Int('maxMetadataBytes'),
+    maxFileBytes: Int('maxFileBytes'),
+};
+const UpstreamBody = Type.Object(upstreamFields, { additionalProperties: false });
+const CreateUpstreamBody = Type.Object({ ...upstreamFields, format: Type.String({ maxLength: 40 }), url: Type.String({ maxLength: 2000 }) }, { additionalProperties: false });
+const Upstream = Type.Object({
+  format: Type.String(),
+  url: Type.String(),
+  hasCredentials: Type.Boolean(),
+  metadataTtlSeconds: Type.Integer(),
+  negativeTtlSeconds: Type.Integer(),
+  timeoutMs: Type.Integer(),
+  retries: Type.Integer(),
+  concurrency: Type.Integer(),
+  offline: Type.Boolean(),
+  cooldownHours: Type.Integer(),
+  cooldownAllow: Type.Array(Type.String()),
+  maxMetadataBytes: Type.Integer(),
+  maxFileBytes: Type.Integer(),
+  updatedAt: Type.String(),
+});
+
 export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
   const { accounts, repos, access } = ctx.domain;
   const repoFor = createRepoGuard(ctx);
+  const remotes = createRemoteSettings({ db: ctx.domain.db, audit: ctx.domain.audit, changes: ctx.domain.changes, box: createSecretBox(loadServerKey(ctx.config)) });
 
   app.post(
     '/repos',
@@ -20,13 +61,21 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
         tags,
         operationId: 'createRepo',
         summary: 'Create a repository (admins of the owner, or site admins)',
-        body: Type.Object({ owner: Name, name: Name, visibility: Type.Optional(Visibility), description: Type.Optional(Description) }),
+        body: Type.Object({
+          owner: Name,
+          name: Name,
+          visibility: Type.Optional(Visibility),
+          description: Type.Optional(Description),
+          kind: Type.Optional(Type.Union([Type.Literal('hosted'), Type.Literal('remote')])),
+          /** Required for kind `remote`. */
+          upstream: Type.Optional(CreateUpstreamBody),
+        }),
         response: { 201: Repo },
       },
     },
     async (request, reply) => {
       const principal = requireUser(request);
-      const { owner, name, visibility, description } = request.body;
+      const { owner, name, visibility, description, kind, upstream } = request.body;
       requireScope(principal, 'admin');
       if (principal.token?.repoId != null) throw new StockadeError('FORBIDDEN', ['a token restricted to one repository cannot create repositories']);
       if (!principal.isAdmin) {
@@ -37,7 +86,23 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
       }
       const found = await accounts.getOwner(owner);
       await requireSecondFactor(ctx.domain, principal, found ? { id: found.id, name: found.name } : null);
-      const repo = await repos.create(actorOf(request), { owner, name, visibility: visibility ?? 'private', ...(description !== undefined ? { description } : {}) });
+      if (kind === 'remote' && !upstream) throw new StockadeError('VALIDATION_FAILED', ['a remote repository needs an upstream: { format, url, … }']);
+      if (kind !== 'remote' && upstream) throw new StockadeError('VALIDATION_FAILED', ['only remote repositories have an upstream']);
+      const repo = await repos.create(actorOf(request), {
+        owner,
+        name,
+        visibility: visibility ?? 'private',
+        ...(description !== undefined ? { description } : {}),
+        ...(upstream
+          ? {
+              kind: 'remote' as const,
+              within: async (tx, repoId) => {
+                await remotes.insert(tx, repoId, upstream);
+                return { upstream: remotes.auditDetails(upstream) };
+              },
+            }
+          : {}),
+      });
       return reply.code(201).send(repo);
     },
   );
@@ -93,5 +158,26 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
       await repos.remove(actorOf(request), repo);
       return reply.code(204).send(null);
     },
+  );
+
+  app.get(
+    '/repos/:owner/:repo/upstream',
+    { schema: { tags, operationId: 'getRepoUpstream', summary: "A remote repository's upstream settings (repository admins; credentials are never shown)", params: RepoParams, response: { 200: Upstream } } },
+    async (request) => remotes.get(await repoFor(request, request.params, 'admin')),
+  );
+
+  app.patch(
+    '/repos/:owner/:repo/upstream',
+    {
+      schema: {
+        tags,
+        operationId: 'updateRepoUpstream',
+        summary: "Change a remote repository's upstream settings (repository admins); `token: null` removes credentials",
+        params: RepoParams,
+        body: UpstreamBody,
+        response: { 200: Upstream },
+      },
+    },
+    async (request) => remotes.update(actorOf(request), await repoFor(request, request.params, 'admin'), request.body),
   );
 }

@@ -38,7 +38,10 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
     {
       // Checked before the body is read, so a refused caller cannot make the server buffer a file.
       onRequest: async (request) => {
-        targets.set(request, await repoFor(request, request.params, 'write'));
+        const repo = await repoFor(request, request.params, 'write');
+        // Remote repositories hold only what their upstream serves.
+        if (repo.kind !== 'hosted') throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
+        targets.set(request, repo);
       },
       schema: {
         tags: ['packages'],

@@ -319,6 +319,52 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('versions').addColumn('yank_reason', 'text').execute();
       },
     },
+    '0009-remote': {
+      async up(db: Builder) {
+        // How a remote (proxy) repository reaches its upstream; one row per remote repository.
+        await db.schema
+          .createTable('remote_upstreams')
+          .addColumn('repo_id', 'integer', (c) => c.primaryKey().references('repos.id').onDelete('cascade'))
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('credentials_sealed', 'text')
+          .addColumn('metadata_ttl_seconds', 'integer', (c) => c.notNull())
+          .addColumn('negative_ttl_seconds', 'integer', (c) => c.notNull())
+          .addColumn('timeout_ms', 'integer', (c) => c.notNull())
+          .addColumn('retries', 'integer', (c) => c.notNull())
+          .addColumn('concurrency', 'integer', (c) => c.notNull())
+          .addColumn('offline', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('cooldown_hours', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('cooldown_allow', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('max_metadata_bytes', 'integer', (c) => c.notNull())
+          .addColumn('max_file_bytes', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        // The last upstream answer for a package's metadata, shared by every node.
+        await db.schema
+          .createTable('remote_metadata')
+          .addColumn('repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('fetched_at', 'text', (c) => c.notNull())
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('etag', 'text')
+          .addColumn('last_modified', 'text')
+          .addColumn('body', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('blocked', 'text', (c) => c.notNull().defaultTo('{}'))
+          .addPrimaryKeyConstraint('remote_metadata_pk', ['repo_id', 'name'])
+          .execute();
+        // Who is fetching a file from upstream right now, so other nodes wait instead of fetching too.
+        await db.schema
+          .createTable('remote_leases')
+          .addColumn('repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('remote_leases_pk', ['repo_id', 'key'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -37,7 +37,7 @@ export interface ReposTable {
   owner_id: number;
   name: string;
   visibility: 'public' | 'private';
-  kind: 'hosted';
+  kind: 'hosted' | 'remote' | 'virtual';
   description: string;
   created_at: string;
 }
@@ -284,6 +284,50 @@ export interface GateStateTable {
   updated_at: string;
 }
 
+/** A remote repository's upstream; see src/domain/remote-settings.ts. */
+export interface RemoteUpstreamsTable {
+  repo_id: number;
+  format: string;
+  url: string;
+  /** The Authorization header value, sealed with the server key (purpose `upstream:<repo id>`). */
+  credentials_sealed: string | null;
+  metadata_ttl_seconds: number;
+  negative_ttl_seconds: number;
+  timeout_ms: number;
+  retries: number;
+  concurrency: number;
+  offline: number;
+  /** Upstream versions younger than this are hidden; 0 = off. */
+  cooldown_hours: number;
+  /** JSON array of `name` or `name@version` exempt from the cooldown. */
+  cooldown_allow: string;
+  max_metadata_bytes: number;
+  max_file_bytes: number;
+  updated_at: string;
+}
+
+export interface RemoteMetadataTable {
+  repo_id: number;
+  name: string;
+  fetched_at: string;
+  /** The upstream's last definite answer: 200 (body holds it) or 404. */
+  status: number;
+  etag: string | null;
+  last_modified: string | null;
+  body: string | null;
+  /** Why the last refresh failed, while stale data is served; null after a success. */
+  last_error: string | null;
+  /** JSON map version → reason for versions the gate blocked (never stored, so remembered here). */
+  blocked: Generated<string>;
+}
+
+export interface RemoteLeasesTable {
+  repo_id: number;
+  key: string;
+  holder: string;
+  expires_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   owners: OwnersTable;
@@ -309,6 +353,9 @@ export interface Database {
   repo_policies: RepoPoliciesTable;
   policy_exceptions: PolicyExceptionsTable;
   gate_state: GateStateTable;
+  remote_upstreams: RemoteUpstreamsTable;
+  remote_metadata: RemoteMetadataTable;
+  remote_leases: RemoteLeasesTable;
 }
 
 export type Db = Kysely<Database>;

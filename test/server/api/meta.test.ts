@@ -41,6 +41,8 @@ const EXPECTED_ROUTES = [
   'GET /repos/{owner}/{repo}',
   'PATCH /repos/{owner}/{repo}',
   'DELETE /repos/{owner}/{repo}',
+  'GET /repos/{owner}/{repo}/upstream',
+  'PATCH /repos/{owner}/{repo}/upstream',
   'GET /repos/{owner}/{repo}/packages',
   'GET /repos/{owner}/{repo}/packages/{format}/{name}',
   'GET /repos/{owner}/{repo}/packages/{format}/{scope}/{name}',

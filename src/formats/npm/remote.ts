@@ -1,0 +1,290 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import semver from 'semver';
+import type { Actor } from '../../domain/audit.js';
+import type { PackageRef } from '../../domain/packages.js';
+import { createRemoteSettings } from '../../domain/remote-settings.js';
+import type { RepoInfo } from '../../domain/repos.js';
+import { createSecretBox } from '../../domain/secret-box.js';
+import { StockadeError, isStockadeError } from '../../errors.js';
+import { baseUrl, type ServerContext } from '../../http/context.js';
+import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions } from '../../remote/remote-engine.js';
+import { type HiddenReason, hiddenVersions, type RemoteSource } from '../../remote/source.js';
+import { joinReasons } from '../../security/policy.js';
+import { loadServerKey } from '../../store/server-key.js';
+import { compressed, renderDoc } from './cache.js';
+import { assertValidPackageName, splitScopedName, tarballFileName } from './names.js';
+import { FORMAT, ingestTarball } from './publish.js';
+
+const CORGI = 'application/vnd.npm.install-v1+json';
+
+// The per-version fields of the abbreviated document (registry API, "corgi" format).
+const CORGI_FIELDS = [
+  'name', 'version', 'dependencies', 'optionalDependencies', 'devDependencies', 'bundleDependencies',
+  'peerDependencies', 'peerDependenciesMeta', 'bin', 'directories', 'engines', 'os', 'cpu', 'funding',
+  'deprecated', '_hasShrinkwrap', 'hasInstallScript', 'dist', 'license',
+] as const;
+
+type Json = Record<string, unknown>;
+
+/** An upstream packument, checked: only versions with a valid semver key and an object document survive. */
+export interface UpstreamPackument {
+  name: string;
+  raw: Json;
+  versions: Map<string, Json>;
+  time: Map<string, string>;
+  distTags: Map<string, string>;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export const npmRemoteSource: RemoteSource<UpstreamPackument> = {
+  format: FORMAT,
+  metadataPath(name) {
+    // The registry API addresses a scoped package as one segment: `@scope%2fname`.
+    const { scope, bare } = splitScopedName(name);
+    return scope ? `@${encodeURIComponent(scope.replace(/^@/, ''))}%2f${encodeURIComponent(bare)}` : encodeURIComponent(name);
+  },
+  parseMetadata(body, name) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body);
+    } catch {
+      throw new StockadeError('INVALID_JSON', ['the packument is not JSON']);
+    }
+    if (!isObject(raw)) throw new StockadeError('VALIDATION_FAILED', ['the packument is not a JSON object']);
+    if (raw.name !== undefined && raw.name !== name) throw new StockadeError('NAME_MISMATCH', [String(raw.name).slice(0, 100), name]);
+    const versions = new Map<string, Json>();
+    for (const [version, doc] of Object.entries(isObject(raw.versions) ? raw.versions : {})) {
+      if (semver.valid(version) === version && isObject(doc)) versions.set(version, doc);
+    }
+    const time = new Map<string, string>();
+    for (const [key, value] of Object.entries(isObject(raw.time) ? raw.time : {})) if (typeof value === 'string') time.set(key, value);
+    const distTags = new Map<string, string>();
+    for (const [tag, value] of Object.entries(isObject(raw['dist-tags']) ? raw['dist-tags'] : {})) {
+      if (typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(tag)) distTags.set(tag, value);
+    }
+    return { name, raw, versions, time, distTags };
+  },
+  versions(meta) {
+    return [...meta.versions.keys()].map((version) => ({ version, publishedAt: meta.time.get(version) ?? null }));
+  },
+  locateFile(meta, filename) {
+    for (const [version, doc] of meta.versions) {
+      if (tarballFileName(meta.name, version) !== filename) continue;
+      const dist = isObject(doc.dist) ? doc.dist : {};
+      return typeof dist.tarball === 'string' ? { version, url: dist.tarball } : null;
+    }
+    return null;
+  },
+};
+
+/**
+ * Moves each dist-tag that points at a hidden (or unknown) version to the newest visible version
+ * not newer than it, so `latest` falls back to the last safe release; for `latest` a stable
+ * version is preferred. A tag with no such version is dropped, except `latest`, which then takes
+ * the newest visible version.
+ */
+export function repointTags(tags: Map<string, string>, visible: string[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  const sorted = [...visible].sort(semver.compare);
+  const newest = (list: string[]) => list[list.length - 1];
+  for (const [tag, target] of tags) {
+    if (visible.includes(target)) {
+      out[tag] = target;
+      continue;
+    }
+    const older = semver.valid(target) ? sorted.filter((v) => semver.lte(v, target)) : [];
+    const stable = (list: string[]) => list.filter((v) => semver.prerelease(v) === null);
+    const pick = tag === 'latest' ? (newest(stable(older)) ?? newest(older) ?? newest(stable(sorted)) ?? newest(sorted)) : newest(older);
+    if (pick !== undefined) out[tag] = pick;
+  }
+  if (out.latest === undefined && sorted.length > 0) out.latest = newest(sorted.filter((v) => semver.prerelease(v) === null)) ?? (newest(sorted) as string);
+  return out;
+}
+
+/** The gate's decisions on versions already fetched: held ones from storage, blocked ones from the cache. */
+async function verdictsOf(ctx: ServerContext, ref: PackageRef, blocked: Record<string, string>) {
+  const verdicts = new Map<string, { verdict: 'quarantine' | 'block'; reason: string }>();
+  for (const [version, reason] of Object.entries(blocked)) verdicts.set(version, { verdict: 'block', reason });
+  const stored = await ctx.domain.packages.load(ref, { includeQuarantined: true });
+  for (const v of stored?.versions ?? []) {
+    if (v.status === 'quarantined') verdicts.set(v.version, { verdict: 'quarantine', reason: joinReasons(v.gate.reasons ?? []) || 'awaiting review' });
+  }
+  return verdicts;
+}
+
+/**
+ * npm remote repositories: the upstream packument, filtered and rewritten for this repository,
+ * and tarballs fetched on first request through the same ingest and gate as a publish.
+ */
+export function createNpmRemote(ctx: ServerContext, options: RemoteEngineOptions = {}) {
+  const { domain } = ctx;
+  const settings = createRemoteSettings({ db: domain.db, audit: domain.audit, changes: domain.changes, box: createSecretBox(loadServerKey(ctx.config)) });
+  const engine = createRemoteEngine({ db: domain.db, settings }, options);
+  const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
+
+  /** The upstream metadata with what clients may not see. */
+  async function view(repo: RepoInfo, name: string) {
+    assertValidPackageName(name);
+    const cached = await engine.metadata(repo, npmRemoteSource, name);
+    const s = await settings.get(repo);
+    const hidden = hiddenVersions({
+      versions: npmRemoteSource.versions(cached.meta),
+      verdicts: await verdictsOf(ctx, ref(repo, name), cached.blocked),
+      cooldownHours: s.cooldownHours,
+      cooldownAllow: s.cooldownAllow,
+      name,
+      now: Date.now(),
+    });
+    return { cached, hidden };
+  }
+
+  function render(cached: CachedMetadata<UpstreamPackument>, hidden: Map<string, HiddenReason>, registryUrl: string, corgi: boolean): Json {
+    const meta = cached.meta;
+    const versions: Record<string, Json> = Object.create(null) as Record<string, Json>;
+    const time: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const key of ['created', 'modified']) {
+      const at = meta.time.get(key);
+      if (at !== undefined) time[key] = at;
+    }
+    const visible: string[] = [];
+    for (const [version, doc] of meta.versions) {
+      if (hidden.has(version)) continue;
+      visible.push(version);
+      const dist = isObject(doc.dist) ? doc.dist : {};
+      const rewritten: Json = { ...doc, dist: { ...dist, tarball: `${registryUrl}/${meta.name}/-/${tarballFileName(meta.name, version)}` } };
+      if (corgi) {
+        const slim: Json = {};
+        for (const field of CORGI_FIELDS) if (rewritten[field] !== undefined) slim[field] = rewritten[field];
+        versions[version] = slim;
+      } else {
+        versions[version] = rewritten;
+      }
+      const at = meta.time.get(version);
+      if (at !== undefined) time[version] = at;
+    }
+    if (visible.length === 0) {
+      const why = [...new Set([...hidden.values()].map((h) => h.kind))].join(', ');
+      throw new StockadeError('NOT_FOUND', [`an installable version of ${meta.name} (every upstream version is held back: ${why || 'none published'})`]);
+    }
+    const distTags = repointTags(meta.distTags, visible);
+    if (corgi) return { name: meta.name, modified: time.modified ?? cached.fetchedAt, 'dist-tags': distTags, versions };
+    const doc: Json = {};
+    for (const [key, value] of Object.entries(meta.raw)) {
+      if (!['versions', 'time', 'dist-tags', '_attachments', '_rev'].includes(key)) doc[key] = value;
+    }
+    return { ...doc, _id: meta.name, name: meta.name, 'dist-tags': distTags, versions, time };
+  }
+
+  function upstreamHeaders(reply: FastifyReply, cached: CachedMetadata<unknown>) {
+    reply.header('x-stockade-upstream', cached.state);
+    // RFC 7234 §5.5.1: 110 marks a response served while stale.
+    if (cached.state === 'stale') reply.header('warning', '110 - "Response is Stale"');
+  }
+
+  function send(request: FastifyRequest, reply: FastifyReply, value: unknown, contentType: string) {
+    const doc = renderDoc(value);
+    reply.headers({ 'content-type': contentType, etag: doc.etag, vary: 'accept, accept-encoding, authorization', 'cache-control': 'private, max-age=0, must-revalidate' });
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === doc.etag)) return reply.code(304).send();
+    const accept = request.headers['accept-encoding'];
+    if (accept && doc.body.length > 1024) {
+      if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(compressed(doc, 'br'));
+      if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(compressed(doc, 'gzip'));
+    }
+    return reply.send(doc.body);
+  }
+
+  const registryUrl = (request: FastifyRequest, repo: RepoInfo) => `${baseUrl(ctx.config, request)}/${repo.path}/npm`;
+
+  /** `GET /{name}`: the filtered packument, full or abbreviated as the client asks. */
+  async function packument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams) {
+    const { cached, hidden } = await view(repo, name);
+    const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+    upstreamHeaders(reply, cached);
+    return send(request, reply, render(cached, hidden, registryUrl(request, repo), corgi), corgi ? CORGI : 'application/json');
+  }
+
+  /** `GET /{name}/{version-or-tag}`. */
+  async function version(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, spec: string) {
+    const { cached, hidden } = await view(repo, name);
+    const doc = render(cached, hidden, registryUrl(request, repo), false);
+    const tags = doc['dist-tags'] as Record<string, string>;
+    const resolved = Object.hasOwn(tags, spec) ? tags[spec] : spec;
+    const found = (doc.versions as Record<string, Json>)[resolved as string];
+    if (!found || !Object.hasOwn(doc.versions as Json, resolved as string)) throw new StockadeError('NOT_FOUND', [`version ${name}@${spec}`]);
+    upstreamHeaders(reply, cached);
+    return send(request, reply, found, 'application/json');
+  }
+
+  /** `GET /-/package/{name}/dist-tags`: the tags as clients see them, after filtering. */
+  async function distTags(repo: RepoInfo, name: string): Promise<Record<string, string>> {
+    const { cached, hidden } = await view(repo, name);
+    return render(cached, hidden, '', true)['dist-tags'] as Record<string, string>;
+  }
+
+  /**
+   * Makes sure a tarball is stored, fetching it from upstream the first time: checksum against
+   * the upstream metadata, then the same ingest and gate as a publish. Afterwards the caller
+   * serves it from storage like any hosted file (and reports a quarantined one as such).
+   */
+  async function ensureTarball(repo: RepoInfo, name: string, filename: string): Promise<void> {
+    const r = ref(repo, name);
+    if (await domain.packages.findFile(r, filename)) return;
+    const { cached, hidden } = await view(repo, name);
+    const located = npmRemoteSource.locateFile(cached.meta, filename);
+    if (!located) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+    const held = hidden.get(located.version);
+    if (held?.kind === 'block') throw new StockadeError('PACKAGE_BLOCKED', [held.detail]);
+    if (held?.kind === 'cooldown') throw new StockadeError('FORBIDDEN', [`${name}@${located.version} was ${held.detail}, within the cooldown of ${repo.path}`]);
+    const { settings: s, client } = await engine.upstream(repo);
+    if (s.offline) throw new StockadeError('NOT_CACHED', [`${name}@${located.version}`, `${repo.path} is offline`]);
+    const doc = cached.meta.versions.get(located.version) as Json;
+    const dist = isObject(doc.dist) ? doc.dist : {};
+    const claimedIntegrity: { integrity?: string; shasum?: string } = {};
+    if (typeof dist.integrity === 'string') claimedIntegrity.integrity = dist.integrity;
+    if (typeof dist.shasum === 'string') claimedIntegrity.shasum = dist.shasum;
+    if (!claimedIntegrity.integrity && !claimedIntegrity.shasum) {
+      throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `${name}@${located.version} has no checksum in the upstream metadata`]);
+    }
+    const actor: Actor = { name: `upstream:${client.host}`, ip: null };
+
+    await engine.fetchOnce(repo, `npm:${name}/${filename}`, {
+      settled: async () => {
+        if (await domain.packages.findFile(r, filename)) return true;
+        const row = await domain.db.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
+        const reason = row ? (JSON.parse(row.blocked) as Record<string, string>)[located.version] : undefined;
+        if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
+        return false;
+      },
+      fetch: async () => {
+        let data: Buffer;
+        try {
+          data = await client.file(located.url);
+        } catch (error) {
+          throw engine.upstreamError(repo, client, error);
+        }
+        try {
+          await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });
+        } catch (error) {
+          if (!isStockadeError(error)) throw error;
+          if (error.code === 'VERSION_EXISTS') return;
+          if (error.code === 'INTEGRITY_MISMATCH') {
+            throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `${filename} does not match the checksum in the upstream metadata; nothing was stored`]);
+          }
+          if (error.code === 'PACKAGE_BLOCKED' || error.code === 'MANIFEST_MISMATCH' || error.code === 'NAME_MISMATCH') {
+            await engine.rememberBlocked(repo, name, located.version, error.message);
+            throw error.code === 'PACKAGE_BLOCKED' ? error : new StockadeError('PACKAGE_BLOCKED', [error.message]);
+          }
+          throw error;
+        }
+      },
+    });
+  }
+
+  return { settings, engine, packument, version, distTags, ensureTarball };
+}
+
+export type NpmRemote = ReturnType<typeof createNpmRemote>;

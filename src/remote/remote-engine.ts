@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { RemoteSettings, UpstreamSettings } from '../domain/remote-settings.js';
+import type { RepoInfo } from '../domain/repos.js';
+import { StockadeError, isStockadeError } from '../errors.js';
+import { isUniqueViolation } from '../store/db/connect.js';
+import type { Db } from '../store/db/schema.js';
+import type { RemoteSource } from './source.js';
+import { createUpstreamClient, type UpstreamClient } from './upstream-client.js';
+
+/** How a metadata answer was obtained; sent to clients as `X-Stockade-Upstream`. */
+export type MetadataState = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline';
+
+export interface CachedMetadata<M> {
+  meta: M;
+  state: MetadataState;
+  fetchedAt: string;
+  /** Versions the gate blocked: they were never stored, so the cache remembers them. */
+  blocked: Record<string, string>;
+  /** Why the upstream could not be asked, when the answer is stale. */
+  error?: string;
+}
+
+export interface RemoteEngineOptions {
+  /** First retry delay; tests shorten it. */
+  backoffMs?: number;
+  /** How often a node waiting for another node's fetch looks again. */
+  pollMs?: number;
+  /**
+   * After an upstream failure, how long this node answers from a cached copy without asking the
+   * upstream again, so a dead or hanging upstream does not cost every request a timeout.
+   */
+  failureHoldMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The format-independent half of remote repositories: one upstream client per repository and
+ * node, the shared metadata cache (TTL, conditional revalidation, negative caching, stale and
+ * offline answers), and fetch coalescing of files within this node and, through a lease row,
+ * across nodes. Formats plug in through RemoteSource.
+ */
+export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, options: RemoteEngineOptions = {}) {
+  const { db, settings } = deps;
+  const clients = new Map<number, { stamp: string; client: UpstreamClient }>();
+  const inFlight = new Map<string, Promise<unknown>>();
+  const holder = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
+  const pollMs = options.pollMs ?? 100;
+  const failureHoldMs = options.failureHoldMs ?? 5_000;
+  /** Per repository and package: until when the last failure holds, and what it was. */
+  const failures = new Map<string, { until: number; message: string }>();
+
+  async function upstream(repo: RepoInfo): Promise<{ settings: UpstreamSettings; client: UpstreamClient }> {
+    const { settings: s, authorization } = await settings.forClient(repo);
+    // A settings change builds a new client (and a fresh concurrency limit) on every node.
+    const stamp = `${s.updatedAt}|${s.url}`;
+    let entry = clients.get(repo.id);
+    if (!entry || entry.stamp !== stamp) {
+      entry = {
+        stamp,
+        client: createUpstreamClient({
+          url: s.url,
+          authorization,
+          timeoutMs: s.timeoutMs,
+          retries: s.retries,
+          concurrency: s.concurrency,
+          maxMetadataBytes: s.maxMetadataBytes,
+          maxFileBytes: s.maxFileBytes,
+          ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+        }),
+      };
+      clients.set(repo.id, entry);
+    }
+    return { settings: s, client: entry.client };
+  }
+
+  /** Names the repository (and the upstream host) in an upstream error; never credentials. */
+  function upstreamError(repo: RepoInfo, client: UpstreamClient, error: unknown): Error {
+    if (isStockadeError(error) && (error.code === 'UPSTREAM_FAILED' || error.code === 'UPSTREAM_TIMEOUT')) {
+      const why = String(error.details?.why ?? 'unknown error');
+      return new StockadeError(error.code, [`${repo.path} (${client.host})`, why]);
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  function coalesce<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const pending = inFlight.get(key) as Promise<T> | undefined;
+    if (pending) return pending;
+    const started = run().finally(() => inFlight.delete(key));
+    inFlight.set(key, started);
+    return started;
+  }
+
+  const selectRow = (repoId: number, name: string) =>
+    db.selectFrom('remote_metadata').selectAll().where('repo_id', '=', repoId).where('name', '=', name).executeTakeFirst();
+
+  async function store(repoId: number, name: string, values: { status: number; body: string | null; etag: string | null; last_modified: string | null; fetched_at: string }) {
+    await db
+      .insertInto('remote_metadata')
+      .values({ repo_id: repoId, name, ...values, last_error: null })
+      .onConflict((oc) => oc.columns(['repo_id', 'name']).doUpdateSet({ ...values, last_error: null }))
+      .execute();
+  }
+
+  /**
+   * A package's upstream metadata: from the cache while fresh, else revalidated or fetched. When
+   * the upstream fails, a cached copy is served as `stale`; without one the error is the answer.
+   * A 404 is remembered for the negative TTL. Offline repositories answer from the cache only.
+   */
+  async function metadata<M>(repo: RepoInfo, source: RemoteSource<M>, name: string): Promise<CachedMetadata<M>> {
+    const { settings: s, client } = await upstream(repo);
+    const now = Date.now();
+    const row = await selectRow(repo.id, name);
+    const blocked = row ? (JSON.parse(row.blocked) as Record<string, string>) : {};
+    const cached = (state: MetadataState, body: string, fetchedAt: string, error?: string): CachedMetadata<M> => ({
+      meta: source.parseMetadata(body, name),
+      state,
+      fetchedAt,
+      blocked,
+      ...(error ? { error } : {}),
+    });
+    if (row) {
+      const age = now - Date.parse(row.fetched_at);
+      if (row.status === 200 && row.body !== null && age < s.metadataTtlSeconds * 1000) return cached('hit', row.body, row.fetched_at);
+      if (row.status === 404 && age < s.negativeTtlSeconds * 1000) throw new StockadeError('NOT_FOUND', [`package ${name}`]);
+    }
+    if (s.offline) {
+      if (row?.status === 200 && row.body !== null) return cached('offline', row.body, row.fetched_at);
+      throw new StockadeError('NOT_CACHED', [`package ${name}`, `${repo.path} is offline`]);
+    }
+    const hasBody = row?.status === 200 && row.body !== null;
+    const failureKey = `${repo.id} ${name}`;
+    const failure = failures.get(failureKey);
+    if (failure && failure.until > now && row && hasBody) return cached('stale', row.body as string, row.fetched_at, failure.message);
+    return coalesce(`m ${repo.id} ${name}`, async () => {
+      let answer;
+      try {
+        answer = await client.metadata(source.metadataPath(name), hasBody ? { etag: row.etag, lastModified: row.last_modified } : {});
+      } catch (error) {
+        const wrapped = upstreamError(repo, client, error);
+        if (isStockadeError(wrapped) && (wrapped.code === 'UPSTREAM_FAILED' || wrapped.code === 'UPSTREAM_TIMEOUT')) {
+          if (failures.size >= 10_000) failures.clear();
+          failures.set(failureKey, { until: Date.now() + failureHoldMs, message: wrapped.message });
+        }
+        if (row && hasBody) {
+          await db.updateTable('remote_metadata').set({ last_error: wrapped.message.slice(0, 1000) }).where('repo_id', '=', repo.id).where('name', '=', name).execute();
+          return cached('stale', row.body as string, row.fetched_at, wrapped.message);
+        }
+        if (row?.status === 404) throw new StockadeError('NOT_FOUND', [`package ${name}`]);
+        throw wrapped;
+      }
+      failures.delete(failureKey);
+      const fetchedAt = new Date().toISOString();
+      if (answer.status === 304 && row && hasBody) {
+        await db
+          .updateTable('remote_metadata')
+          .set({ fetched_at: fetchedAt, last_error: null, etag: answer.etag ?? row.etag, last_modified: answer.lastModified ?? row.last_modified })
+          .where('repo_id', '=', repo.id)
+          .where('name', '=', name)
+          .execute();
+        return cached('revalidated', row.body as string, fetchedAt);
+      }
+      if (answer.status === 404) {
+        await store(repo.id, name, { status: 404, body: null, etag: null, last_modified: null, fetched_at: fetchedAt });
+        throw new StockadeError('NOT_FOUND', [`package ${name}`]);
+      }
+      if (answer.status !== 200) throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, 'a 304 answer to an unconditional request']);
+      const body = answer.body.toString('utf8');
+      let meta: M;
+      try {
+        meta = source.parseMetadata(body, name);
+      } catch (error) {
+        const why = isStockadeError(error) ? error.message : 'unreadable';
+        throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `invalid metadata for ${name}: ${why}`]);
+      }
+      await store(repo.id, name, { status: 200, body, etag: answer.etag, last_modified: answer.lastModified, fetched_at: fetchedAt });
+      return { meta, state: 'miss' as const, fetchedAt, blocked };
+    });
+  }
+
+  /** Remembers that the gate blocked a version, so it is hidden and never fetched again. */
+  async function rememberBlocked(repo: RepoInfo, name: string, version: string, reason: string): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
+      if (!row) return;
+      const blocked = JSON.parse(row.blocked) as Record<string, string>;
+      blocked[version] = reason.slice(0, 500);
+      await tx.updateTable('remote_metadata').set({ blocked: JSON.stringify(blocked) }).where('repo_id', '=', repo.id).where('name', '=', name).execute();
+    });
+  }
+
+  async function tryLease(repoId: number, key: string, ttlMs: number): Promise<boolean> {
+    const now = new Date().toISOString();
+    await db.deleteFrom('remote_leases').where('repo_id', '=', repoId).where('key', '=', key).where('expires_at', '<', now).execute();
+    try {
+      await db
+        .insertInto('remote_leases')
+        .values({ repo_id: repoId, key, holder, expires_at: new Date(Date.now() + ttlMs).toISOString() })
+        .execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Brings one file in from upstream at most once, across every node: `settled` says whether it
+   * is already stored (or throws when it is known to be refused); `fetch` fetches, checks and
+   * stores it. Callers on this node share one attempt; other nodes wait on the lease row until
+   * the holder finishes (or its lease expires), then look at storage again.
+   */
+  async function fetchOnce(repo: RepoInfo, key: string, steps: { settled: () => Promise<boolean>; fetch: () => Promise<void> }): Promise<void> {
+    const { settings: s } = await upstream(repo);
+    const leaseMs = Math.max(60_000, s.timeoutMs * (s.retries + 2));
+    return coalesce(`f ${repo.id} ${key}`, async () => {
+      const deadline = Date.now() + leaseMs * 2;
+      for (;;) {
+        if (await steps.settled()) return;
+        if (await tryLease(repo.id, key, leaseMs)) {
+          try {
+            if (await steps.settled()) return;
+            await steps.fetch();
+            return;
+          } finally {
+            await db.deleteFrom('remote_leases').where('repo_id', '=', repo.id).where('key', '=', key).where('holder', '=', holder).execute();
+          }
+        }
+        if (Date.now() > deadline) throw new StockadeError('UPSTREAM_TIMEOUT', [repo.path, 'another node is still fetching this file']);
+        await sleep(pollMs);
+      }
+    });
+  }
+
+  return { upstream, metadata, rememberBlocked, fetchOnce, upstreamError };
+}
+
+export type RemoteEngine = ReturnType<typeof createRemoteEngine>;
