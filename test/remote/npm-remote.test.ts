@@ -277,6 +277,20 @@ describe('npm remote repository', () => {
       body: Buffer.from('not read'),
     });
     assert.equal(upload.status, 405, await upload.text());
+    // Nor do the other formats' own upload protocols write into it.
+    const form = new FormData();
+    form.append(':action', 'file_upload');
+    form.append('content', new Blob([Buffer.from('not read')]), 'plain-1.0-py3-none-any.whl');
+    const twine = await fetch(`${server.url}/${owner}/${name}/pypi/legacy/`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}` }, body: form });
+    assert.equal(twine.status, 405, await twine.text());
+    assert.equal(twine.headers.get('x-stockade-error'), 'REMOTE_READ_ONLY');
+    const gemPush = await fetch(`${server.url}/${owner}/${name}/rubygems/api/v1/gems`, {
+      method: 'POST',
+      headers: { authorization: server.adminToken, 'content-type': 'application/octet-stream' },
+      body: Buffer.from('not read'),
+    });
+    assert.equal(gemPush.status, 405, await gemPush.text());
+    assert.equal(gemPush.headers.get('x-stockade-error'), 'REMOTE_READ_ONLY');
     for (const upstreamSettings of [
       { format: 'npm', url: 'ftp://127.0.0.1/' },
       { format: 'npm', url: 'http://user:pw@127.0.0.1/' },

@@ -191,6 +191,8 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       ]);
     }
     assertAllowed(decision, repo, 'write');
+    // A remote repository holds only what its upstream serves.
+    if (repo.kind !== 'hosted') throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
     uploadTargets.set(request, repo);
   }
 

@@ -65,6 +65,8 @@ export async function rubygemsRoutes(app: FastifyInstance, ctx: ServerContext): 
     if (!repo) throw new StockadeError(request.principal ? 'NOT_FOUND' : 'AUTH_REQUIRED', request.principal ? [`repository ${owner}/${name}`] : []);
     if (action !== 'read') assertAllowed(await domain.access.decide(request.principal, 'read', repo), repo, 'read');
     assertAllowed(await domain.access.decide(request.principal, action, repo), repo, action);
+    // A remote repository holds only what its upstream serves.
+    if (action !== 'read' && repo.kind !== 'hosted') throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
     return repo;
   }
 
