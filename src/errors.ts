@@ -71,6 +71,7 @@ export const errorCatalog = {
 
   // Remote (proxy) repositories: the upstream is named by host only, never with credentials.
   REMOTE_READ_ONLY: { status: 405, message: '%s is a remote repository that mirrors its upstream: publish to a hosted repository instead' },
+  VIRTUAL_READ_ONLY: { status: 405, message: '%s is a virtual repository that only merges its members: publish to a hosted repository (%s)' },
   UPSTREAM_FAILED: { status: 502, message: 'the upstream of %s failed: %s' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'the upstream of %s did not answer in time: %s' },
   NOT_CACHED: { status: 504, message: '%s is not cached and %s' },

@@ -4,6 +4,7 @@ import { createSecretBox } from '../domain/secret-box.js';
 import type { Config } from '../config/schema.js';
 import type { Domain } from '../domain/index.js';
 import { loadServerKey } from '../store/server-key.js';
+import { createVirtualRepos, type VirtualSettings } from '../domain/virtual-repos.js';
 import type { OptionsSpec, OptionValues } from './command.js';
 import { arg, type Command, parseRepoPath, stringOption, UsageError } from './command.js';
 import { formatDate, table } from './output.js';
@@ -84,6 +85,25 @@ function upstreamInput(options: OptionValues, env: NodeJS.ProcessEnv): UpstreamI
   return input;
 }
 
+/** A repeatable option (`--member a --member b`), in the order given. */
+function listOption(options: OptionValues, name: string): string[] {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+}
+
+function virtualReposOf(domain: Domain) {
+  return createVirtualRepos({ db: domain.db, audit: domain.audit, changes: domain.changes, repos: domain.repos });
+}
+
+function describeMembers(repo: RepoInfo, s: VirtualSettings): string {
+  return [
+    `repository   ${repo.path} (virtual, ${s.format})`,
+    ...s.members.map((m, i) => `${i === 0 ? 'members      ' : '             '}${i + 1}. ${m.path} (${m.kind}, ${m.visibility})`),
+    `claims       ${s.claims.length > 0 ? s.claims.join(', ') : 'none'}`,
+  ].join('\n');
+}
+
 function remoteSettingsOf(config: Config, domain: Domain) {
   return createRemoteSettings({ db: domain.db, audit: domain.audit, changes: domain.changes, box: createSecretBox(loadServerKey(config)) });
 }
@@ -102,12 +122,16 @@ function describeUpstream(repo: RepoInfo, s: UpstreamSettings): string {
 
 const repoCreate: Command = {
   name: 'repo create',
-  summary: 'create a hosted repository, or a remote one that proxies an upstream registry',
-  usage: 'owner/name [--public|--private] [--description D] [--url URL] [--remote FORMAT --upstream URL [--ttl 5m] [--cooldown 72h] [--offline] [--token-env VAR] …]',
+  summary: 'create a hosted repository, a remote one that proxies an upstream registry, or a virtual one that merges others',
+  usage:
+    'owner/name [--public|--private] [--description D] [--url URL] [--remote FORMAT --upstream URL [--ttl 5m] [--cooldown 72h] [--offline] [--token-env VAR] …] ' +
+    '[--virtual FORMAT --member owner/repo … [--claim PATTERN …]]',
   description:
     'Creates a repository under a user or organization. Private (the default) repositories are invisible to anyone without a role on the owner. ' +
     'With --remote FORMAT and --upstream URL the repository proxies and caches that upstream registry (see docs/remote.md); ' +
-    'the upstream token is read from the environment variable named by --token-env, never from the command line.',
+    'the upstream token is read from the environment variable named by --token-env, never from the command line. ' +
+    'With --virtual FORMAT the repository merges the --member repositories (hosted or remote, same owner, in the order given); ' +
+    'names a hosted member has, or that a --claim (@scope/*, prefix-*, an exact name) covers, never resolve from a remote member.',
   options: {
     public: { type: 'boolean' },
     private: { type: 'boolean' },
@@ -115,12 +139,16 @@ const repoCreate: Command = {
     url: { type: 'string' },
     remote: { type: 'string' },
     upstream: { type: 'string' },
+    virtual: { type: 'string' },
+    member: { type: 'string', multiple: true },
+    claim: { type: 'string', multiple: true },
     ...UPSTREAM_OPTIONS,
   },
   args: { min: 1, max: 1 },
   examples: [
     'stockade repo create acme/web --public --description "web team packages"',
     'stockade repo create acme/npm-remote --remote npm --upstream https://registry.example.com --cooldown 72h',
+    "stockade repo create acme/npm-all --virtual npm --member acme/npm-hosted --member acme/npm-remote --claim '@acme/*'",
   ],
   async run(ctx) {
     const { owner, name } = parseRepoPath(arg(ctx, 0));
@@ -132,6 +160,12 @@ const repoCreate: Command = {
     if ((format === undefined) !== (upstreamUrl === undefined)) throw new UsageError('a remote repository needs both --remote FORMAT and --upstream URL');
     const settings = upstreamInput(ctx.options, ctx.env);
     if (format === undefined && Object.keys(settings).length > 0) throw new UsageError('upstream options need --remote FORMAT --upstream URL');
+    const virtualFormat = stringOption(ctx.options, 'virtual');
+    const members = listOption(ctx.options, 'member');
+    const claims = listOption(ctx.options, 'claim');
+    if (virtualFormat !== undefined && format !== undefined) throw new UsageError('give --remote or --virtual, not both');
+    if (virtualFormat === undefined && (members.length > 0 || claims.length > 0)) throw new UsageError('--member and --claim need --virtual FORMAT');
+    if (virtualFormat !== undefined && members.length === 0) throw new UsageError('a virtual repository needs at least one --member owner/repo');
     const { repo, urls } = await withServices(ctx.configFile, ctx.env, async ({ config, domain }) => {
       const common = { owner, name, visibility, ...(description === undefined ? {} : { description }) } as const;
       let repo: RepoInfo;
@@ -147,12 +181,15 @@ const repoCreate: Command = {
             return { upstream: remotes.auditDetails(upstream) };
           },
         });
+      } else if (virtualFormat !== undefined) {
+        const within = await virtualReposOf(domain).prepare(owner, visibility, { format: virtualFormat, members, claims });
+        repo = await domain.repos.create(cliActor(), { ...common, kind: 'virtual', within });
       } else {
         repo = await domain.repos.create(cliActor(), common);
       }
       return { repo, urls: await registryUrls(serverBaseUrl(config, stringOption(ctx.options, 'url')), repo) };
     });
-    ctx.out.result({ ...repo, registries: urls }, () => `created ${repo.visibility} ${repo.kind === 'remote' ? 'remote ' : ''}repository ${repo.path}\n${describe(repo, urls)}`);
+    ctx.out.result({ ...repo, registries: urls }, () => `created ${repo.visibility} ${repo.kind === 'hosted' ? '' : `${repo.kind} `}repository ${repo.path}\n${describe(repo, urls)}`);
     return 0;
   },
 };
@@ -178,6 +215,56 @@ const repoUpstream: Command = {
       return { repo, settings };
     });
     ctx.out.result(settings, () => describeUpstream(repo, settings));
+    return 0;
+  },
+};
+
+const repoMembers: Command = {
+  name: 'repo members',
+  summary: "show or replace a virtual repository's members and namespace claims",
+  usage: 'owner/name [--member owner/repo …] [--claim PATTERN … | --no-claims]',
+  description:
+    'Without options, shows the members in resolution order and the claims. --member (repeated) replaces the member list in the order given; ' +
+    '--claim (repeated) replaces the claims, --no-claims removes them. Every change is audited.',
+  options: { member: { type: 'string', multiple: true }, claim: { type: 'string', multiple: true }, 'no-claims': { type: 'boolean' } },
+  args: { min: 1, max: 1 },
+  examples: ['stockade repo members acme/npm-all', "stockade repo members acme/npm-all --member acme/npm-hosted --member acme/npm-remote --claim '@acme/*' --claim 'acme-*'"],
+  async run(ctx) {
+    const members = listOption(ctx.options, 'member');
+    const claims = listOption(ctx.options, 'claim');
+    if (claims.length > 0 && ctx.options['no-claims'] === true) throw new UsageError('give --claim or --no-claims, not both');
+    const newClaims = ctx.options['no-claims'] === true ? [] : claims.length > 0 ? claims : undefined;
+    const { repo, settings } = await withServices(ctx.configFile, ctx.env, async ({ domain }) => {
+      const repo = await requireRepo(domain, arg(ctx, 0));
+      const virtuals = virtualReposOf(domain);
+      if (members.length === 0 && newClaims === undefined) return { repo, settings: await virtuals.get(repo) };
+      const current = members.length > 0 ? members : (await virtuals.get(repo)).members.map((m) => m.path);
+      return { repo, settings: await virtuals.update(cliActor(), repo, { members: current, ...(newClaims !== undefined ? { claims: newClaims } : {}) }) };
+    });
+    ctx.out.result(settings, () => describeMembers(repo, settings));
+    return 0;
+  },
+};
+
+const repoCollisions: Command = {
+  name: 'repo collisions',
+  summary: 'list names an upstream offers that a virtual repository keeps private (attempted dependency confusion)',
+  usage: 'owner/name',
+  description:
+    'Each row is an upstream (remote member) that offered a name a hosted member has, or a claim or used scope covers. The virtual repository ' +
+    'never served it; the first sighting was also written to the audit log as repo.collision.',
+  args: { min: 1, max: 1 },
+  examples: ['stockade repo collisions acme/npm-all', 'stockade repo collisions acme/npm-all --json'],
+  async run(ctx) {
+    const rows = await withServices(ctx.configFile, ctx.env, async ({ domain }) => virtualReposOf(domain).collisions(await requireRepo(domain, arg(ctx, 0))));
+    ctx.out.result(rows, () =>
+      rows.length === 0
+        ? 'no collisions'
+        : table(
+            ['NAME', 'UPSTREAM OF', 'PROTECTED BY', 'UPSTREAM NEWEST', 'SEEN'],
+            rows.map((c) => [c.name, c.remote, c.reason, String(c.upstream.newest ?? '-'), formatDate(c.seenAt)]),
+          ),
+    );
     return 0;
   },
 };
@@ -270,4 +357,4 @@ const repoRetireKey: Command = {
   },
 };
 
-export const repoCommands: Command[] = [repoCreate, repoList, repoShow, repoUpstream, repoKeys, repoRotateKey, repoRetireKey];
+export const repoCommands: Command[] = [repoCreate, repoList, repoShow, repoUpstream, repoMembers, repoCollisions, repoKeys, repoRotateKey, repoRetireKey];

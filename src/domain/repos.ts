@@ -13,7 +13,7 @@ export interface RepoInfo {
   /** `owner/name` */
   path: string;
   visibility: 'public' | 'private';
-  /** hosted: packages are published here; remote: a cache of one upstream; virtual: a merged view (planned). */
+  /** hosted: packages are published here; remote: a cache of one upstream; virtual: an ordered merge of hosted and remote members. */
   kind: RepoKind;
   description: string;
   createdAt: string;
@@ -22,6 +22,12 @@ export interface RepoInfo {
 export type RepoKind = 'hosted' | 'remote' | 'virtual';
 
 const REPO_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$/;
+
+/** Only hosted repositories take uploads: a remote one mirrors its upstream, a virtual one merges its members. */
+export function assertHosted(repo: RepoInfo): void {
+  if (repo.kind === 'remote') throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
+  if (repo.kind === 'virtual') throw new StockadeError('VIRTUAL_READ_ONLY', [repo.path, 'one of its hosted members']);
+}
 
 export function assertRepoName(name: string): void {
   if (!REPO_NAME.test(name) || name.includes('..')) {
@@ -74,7 +80,7 @@ export function createRepos(deps: { db: Db; audit: AuditLog; changes: ChangeBus 
     assertRepoName(input.name);
     const visibility = input.visibility ?? 'private';
     const kind = input.kind ?? 'hosted';
-    if (kind === 'virtual') throw new StockadeError('VALIDATION_FAILED', ['virtual repositories are not available yet']);
+    if (kind === 'virtual' && !input.within) throw new StockadeError('VALIDATION_FAILED', ['a virtual repository needs members']);
     if (kind === 'remote' && !input.within) throw new StockadeError('VALIDATION_FAILED', ['a remote repository needs upstream settings']);
     try {
       await db.transaction().execute(async (tx) => {

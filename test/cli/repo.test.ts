@@ -146,3 +146,41 @@ test('repo create --remote refuses bad upstreams and half-given options', async 
   assert.equal(hosted.code, 1);
   assert.match(errorLine(hosted), /upstream settings of acme\/web/);
 });
+
+test('repo create --virtual merges members in order with claims; repo members shows and changes them', async () => {
+  const created = await cli.run(['repo', 'create', 'acme/npm-all', '--public', '--virtual', 'npm', '--member', 'acme/web', '--member', 'acme/npm-remote', '--claim', '@acme/*', '--claim', 'Acme-*']);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^created public virtual repository acme\/npm-all\n/);
+  const shown = await cli.run(['repo', 'members', 'acme/npm-all']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /^members +1\. acme\/web \(hosted, public\)$/m);
+  assert.match(shown.stdout, /^ +2\. acme\/npm-remote \(remote, public\)$/m);
+  assert.match(shown.stdout, /^claims +@acme\/\*, acme-\*$/m);
+  const changed = await cli.run(['repo', 'members', 'acme/npm-all', '--member', 'acme/npm-remote', '--member', 'acme/web', '--no-claims', '--json']);
+  assert.equal(changed.code, 0, changed.stderr);
+  const settings = JSON.parse(changed.stdout) as { members: { path: string }[]; claims: string[] };
+  assert.deepEqual(settings.members.map((m) => m.path), ['acme/npm-remote', 'acme/web']);
+  assert.deepEqual(settings.claims, []);
+  const audit = await cli.withDomain((domain) => domain.db.selectFrom('audit_log').select(['action', 'target']).execute());
+  assert.ok(audit.some((row) => row.action === 'repo.create' && row.target === 'repo:acme/npm-all'));
+  assert.ok(audit.some((row) => row.action === 'repo.members.update' && row.target === 'repo:acme/npm-all'));
+  const none = await cli.run(['repo', 'collisions', 'acme/npm-all']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout.trim(), 'no collisions');
+});
+
+test('repo create --virtual refuses members of another owner, bad claims and half-given options', async () => {
+  const privateMember = await cli.run(['repo', 'create', 'acme/bad-virtual', '--public', '--virtual', 'npm', '--member', 'alice/secret']);
+  assert.equal(privateMember.code, 1);
+  assert.match(errorLine(privateMember), /another owner/);
+  const noMember = await cli.run(['repo', 'create', 'acme/bad-virtual', '--virtual', 'npm']);
+  assert.equal(noMember.code, 2);
+  const stray = await cli.run(['repo', 'create', 'acme/bad-virtual', '--member', 'acme/web']);
+  assert.equal(stray.code, 2);
+  const badClaim = await cli.run(['repo', 'create', 'acme/bad-virtual', '--virtual', 'npm', '--member', 'acme/web', '--claim', '*']);
+  assert.equal(badClaim.code, 1);
+  assert.match(errorLine(badClaim), /claim "\*"/);
+  const hosted = await cli.run(['repo', 'collisions', 'acme/web']);
+  assert.equal(hosted.code, 1);
+  assert.match(errorLine(hosted), /only a virtual repo has members/);
+});

@@ -119,7 +119,14 @@ async function verdictsOf(ctx: ServerContext, ref: PackageRef, blocked: Record<s
  * npm remote repositories: the upstream packument, filtered and rewritten for this repository,
  * and tarballs fetched on first request through the same ingest and gate as a publish.
  */
-export function createNpmRemote(ctx: ServerContext, options: RemoteEngineOptions = {}) {
+export function createNpmRemote(
+  ctx: ServerContext,
+  options: RemoteEngineOptions = {},
+  hooks: {
+    /** Runs after metadata came from the upstream (not from the cache): virtual repositories look for collisions here. */
+    afterRefresh?: (repo: RepoInfo, name: string, meta: UpstreamPackument) => Promise<void>;
+  } = {},
+) {
   const { domain } = ctx;
   const settings = createRemoteSettings({ db: domain.db, audit: domain.audit, changes: domain.changes, box: createSecretBox(loadServerKey(ctx.config)) });
   const engine = createRemoteEngine({ db: domain.db, settings }, options);
@@ -129,6 +136,7 @@ export function createNpmRemote(ctx: ServerContext, options: RemoteEngineOptions
   async function view(repo: RepoInfo, name: string) {
     assertValidPackageName(name);
     const cached = await engine.metadata(repo, npmRemoteSource, name);
+    if (hooks.afterRefresh && (cached.state === 'miss' || cached.state === 'revalidated')) await hooks.afterRefresh(repo, name, cached.meta);
     const s = await settings.get(repo);
     const hidden = hiddenVersions({
       versions: npmRemoteSource.versions(cached.meta),
@@ -199,18 +207,22 @@ export function createNpmRemote(ctx: ServerContext, options: RemoteEngineOptions
 
   const registryUrl = (request: FastifyRequest, repo: RepoInfo) => `${baseUrl(ctx.config, request)}/${repo.path}/npm`;
 
-  /** `GET /{name}`: the filtered packument, full or abbreviated as the client asks. */
-  async function packument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams) {
+  /**
+   * `GET /{name}`: the filtered packument, full or abbreviated as the client asks. `servedAs` is
+   * the repository the client asked (a virtual one containing `repo`): tarball URLs point there.
+   */
+  async function packument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams, servedAs: RepoInfo = repo) {
     const { cached, hidden } = await view(repo, name);
     const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+    const doc = render(cached, hidden, registryUrl(request, servedAs), corgi);
     upstreamHeaders(reply, cached);
-    return send(request, reply, render(cached, hidden, registryUrl(request, repo), corgi), corgi ? CORGI : 'application/json');
+    return send(request, reply, doc, corgi ? CORGI : 'application/json');
   }
 
   /** `GET /{name}/{version-or-tag}`. */
-  async function version(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, spec: string) {
+  async function version(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, spec: string, servedAs: RepoInfo = repo) {
     const { cached, hidden } = await view(repo, name);
-    const doc = render(cached, hidden, registryUrl(request, repo), false);
+    const doc = render(cached, hidden, registryUrl(request, servedAs), false);
     const tags = doc['dist-tags'] as Record<string, string>;
     const resolved = Object.hasOwn(tags, spec) ? tags[spec] : spec;
     const found = (doc.versions as Record<string, Json>)[resolved as string];

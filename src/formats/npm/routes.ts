@@ -15,6 +15,7 @@ import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderV
 import { createNpmAudit } from './audit.js';
 import { FORMAT, ingestTarball } from './publish.js';
 import { createNpmRemote } from './remote.js';
+import { createNpmVirtual } from './virtual.js';
 import { joinReasons, type Verdict } from '../../security/policy.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
@@ -93,7 +94,10 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   const cache = createPackumentCache({ changes: domain.changes, format: FORMAT });
   const auditBulk = createNpmAudit(domain);
   // Remote repositories answer reads from their upstream (see remote.ts); hosted ones never reach it.
-  const remote = createNpmRemote(ctx);
+  // Virtual repositories merge hosted and remote members (see virtual.ts); an upstream refresh
+  // tells them about names they keep private (collision alerts).
+  const remote = createNpmRemote(ctx, {}, { afterRefresh: (member, name, meta) => virtual.afterRefresh(member, name, meta) });
+  const virtual = createNpmVirtual(ctx, { remote: () => remote, load: async (repo, name) => (await loadCached(repo, name)).pkg });
 
   // npm prints `error` from the body after the status line, so the message must stand on its own.
   app.setErrorHandler((raw, request, reply) => {
@@ -160,6 +164,10 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   async function refuseRemote(request: FastifyRequest, repo: RepoInfo): Promise<void> {
     if (repo.kind === 'hosted') return;
     await guard(request, 'read', repo);
+    if (repo.kind === 'virtual') {
+      const hosted = (await virtual.viewOf(null, repo)).members.filter((m) => m.kind === 'hosted').map((m) => m.path);
+      throw new StockadeError('VIRTUAL_READ_ONLY', [repo.path, hosted.length > 0 ? `its hosted members: ${hosted.join(', ')}` : 'it has no hosted member']);
+    }
     throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
   }
 
@@ -201,6 +209,12 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   async function getPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams) {
     await guard(request, 'read', repo);
     if (repo.kind === 'remote') return remote.packument(request, reply, repo, name, query);
+    if (repo.kind === 'virtual') {
+      const source = await virtual.resolve(request, repo, name, (member) => remote.packument(request, reply, member, name, query, repo));
+      if (source.kind === 'remote') return source.result;
+      // A merged document is rendered per request: it spans packages the cache keys separately.
+      return sendPackument(request, reply, repo, { pkg: source.pkg, expires: 0, docs: new Map() }, source.pkg, query);
+    }
     const entry = await loadCached(repo, name);
     const pkg = entry.pkg;
     if (!pkg || pkg.versions.length === 0) throw new StockadeError('NOT_FOUND', [`package ${name}`]);
@@ -210,6 +224,13 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   async function getVersion(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, spec: string) {
     await guard(request, 'read', repo);
     if (repo.kind === 'remote') return remote.version(request, reply, repo, name, spec);
+    if (repo.kind === 'virtual') {
+      const source = await virtual.resolve(request, repo, name, (member) => remote.distTags(member, name));
+      if (source.kind === 'remote') return remote.version(request, reply, source.member, name, spec, repo);
+      const doc = renderVersion(source.pkg, spec, registryUrl(request, repo));
+      if (!doc) throw new StockadeError('NOT_FOUND', [`version ${name}@${spec}`]);
+      return sendJson(reply, 200, doc);
+    }
     const entry = await loadCached(repo, name);
     const doc = entry.pkg ? renderVersion(entry.pkg, spec, registryUrl(request, repo)) : null;
     if (!doc) throw new StockadeError('NOT_FOUND', [`version ${name}@${spec}`]);
@@ -218,6 +239,16 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function getTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string) {
     await guard(request, 'read', repo);
+    if (repo.kind !== 'virtual') return serveTarball(request, reply, repo, name, filename);
+    // The file comes from the member the packument came from, with the virtual repository's authority.
+    const source = await virtual.resolve(request, repo, name, (member) => remote.distTags(member, name));
+    const member = source.kind === 'remote' ? source.member : await virtual.hostedFileOwner(await virtual.viewOf(null, repo), name, filename);
+    if (!member) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+    return serveTarball(request, reply, member, name, filename);
+  }
+
+  /** Sends a file of a hosted or remote repository; the caller has checked access. */
+  async function serveTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string) {
     // A remote repository stores a file on first request; from then on it is served like any other.
     if (repo.kind === 'remote') await remote.ensureTarball(repo, name, filename);
     // The cached package lists every file, so downloads need no query of their own.
@@ -354,9 +385,10 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function distTags(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, tag: string | undefined) {
     const method = request.method;
-    if (method === 'GET' && repo.kind === 'remote') {
+    if (method === 'GET' && repo.kind !== 'hosted') {
       await guard(request, 'read', repo);
-      const tags = await remote.distTags(repo, name);
+      const source = repo.kind === 'remote' ? null : await virtual.resolve(request, repo, name, (member) => remote.distTags(member, name));
+      const tags = source === null ? await remote.distTags(repo, name) : source.kind === 'remote' ? source.result : source.pkg.distTags;
       if (tag === undefined) return sendJson(reply, 200, tags);
       if (!Object.hasOwn(tags, tag)) throw new StockadeError('UNKNOWN_DIST_TAG', [tag, name]);
       return sendJson(reply, 200, tags[tag]);
@@ -476,31 +508,59 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     const text = (query.get('text') ?? '').slice(0, 256);
     const size = Math.min(Math.max(Number(query.get('size') ?? 20) || 20, 1), 250);
     const from = Math.max(Number(query.get('from') ?? 0) || 0, 0);
+    if (repo.kind === 'virtual') return searchVirtual(request, reply, repo, { text, size, from });
     const found = await domain.packages.search(repo, FORMAT, { text, size, from });
     const objects = [];
     for (const hit of found.names) {
       const entry = await loadCached(repo, hit.name);
       const pkg = entry.pkg;
       if (!pkg) continue;
-      const latest = pkg.versions.find((v) => v.version === pkg.distTags.latest) ?? pkg.versions[pkg.versions.length - 1];
-      const manifest = (latest?.metadata.manifest ?? {}) as Record<string, unknown>;
-      objects.push({
-        package: {
-          name: pkg.name,
-          version: latest?.version,
-          description: manifest.description,
-          keywords: manifest.keywords,
-          date: pkg.updatedAt,
-          publisher: latest ? { username: latest.publisher } : undefined,
-          maintainers: latest ? [{ username: latest.publisher }] : [],
-          links: {},
-        },
-        score: { final: 1, detail: { quality: 1, popularity: 1, maintenance: 1 } },
-        searchScore: 1,
-        flags: {},
-      });
+      objects.push(searchObject(pkg));
     }
     return sendJson(reply, 200, { objects, total: found.total, time: new Date().toUTCString() });
+  }
+
+  /**
+   * Search across a virtual repository's members in order, first member winning for a name. A
+   * remote member's (cached) package under a name the virtual repository protects is left out.
+   */
+  async function searchVirtual(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, query: { text: string; size: number; from: number }) {
+    const view = await virtual.viewOf(request, repo);
+    const seen = new Set<string>();
+    const objects = [];
+    for (const member of view.members) {
+      const found = await domain.packages.search(member, FORMAT, { text: query.text, size: query.from + query.size, from: 0 });
+      for (const hit of found.names) {
+        if (seen.has(hit.name)) continue;
+        if (member.kind === 'remote' && (await virtual.protection(view, hit.name))) continue;
+        const pkg = (await loadCached(member, hit.name)).pkg;
+        if (!pkg) continue;
+        seen.add(hit.name);
+        objects.push(searchObject(pkg));
+      }
+    }
+    const page = objects.slice(query.from, query.from + query.size);
+    return sendJson(reply, 200, { objects: page, total: objects.length, time: new Date().toUTCString() });
+  }
+
+  function searchObject(pkg: StoredPackage) {
+    const latest = pkg.versions.find((v) => v.version === pkg.distTags.latest) ?? pkg.versions[pkg.versions.length - 1];
+    const manifest = (latest?.metadata.manifest ?? {}) as Record<string, unknown>;
+    return {
+      package: {
+        name: pkg.name,
+        version: latest?.version,
+        description: manifest.description,
+        keywords: manifest.keywords,
+        date: pkg.updatedAt,
+        publisher: latest ? { username: latest.publisher } : undefined,
+        maintainers: latest ? [{ username: latest.publisher }] : [],
+        links: {},
+      },
+      score: { final: 1, detail: { quality: 1, popularity: 1, maintenance: 1 } },
+      searchScore: 1,
+      flags: {},
+    };
   }
 
   // ---- dispatch ------------------------------------------------------------------------------

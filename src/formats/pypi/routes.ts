@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RepoInfo } from '../../domain/repos.js';
+import { assertHosted, type RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import { actorOf, assertAllowed } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
@@ -191,8 +191,7 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       ]);
     }
     assertAllowed(decision, repo, 'write');
-    // A remote repository holds only what its upstream serves.
-    if (repo.kind !== 'hosted') throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
+    assertHosted(repo);
     uploadTargets.set(request, repo);
   }
 

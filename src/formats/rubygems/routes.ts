@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoAction } from '../../domain/access.js';
 import type { PackageRef } from '../../domain/packages.js';
-import type { RepoInfo } from '../../domain/repos.js';
+import { assertHosted, type RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import { actorOf, assertAllowed } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
@@ -65,8 +65,7 @@ export async function rubygemsRoutes(app: FastifyInstance, ctx: ServerContext): 
     if (!repo) throw new StockadeError(request.principal ? 'NOT_FOUND' : 'AUTH_REQUIRED', request.principal ? [`repository ${owner}/${name}`] : []);
     if (action !== 'read') assertAllowed(await domain.access.decide(request.principal, 'read', repo), repo, 'read');
     assertAllowed(await domain.access.decide(request.principal, action, repo), repo, action);
-    // A remote repository holds only what its upstream serves.
-    if (action !== 'read' && repo.kind !== 'hosted') throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
+    if (action !== 'read') assertHosted(repo);
     return repo;
   }
 

@@ -7,6 +7,7 @@ import { Name, NoContent, Repo, RepoParams, Visibility } from './schemas.js';
 import { createRemoteSettings, UPSTREAM_BOUNDS } from '../../domain/remote-settings.js';
 import { createSecretBox } from '../../domain/secret-box.js';
 import { loadServerKey } from '../../store/server-key.js';
+import { createVirtualRepos, MAX_CLAIMS, MAX_MEMBERS } from '../../domain/virtual-repos.js';
 
 const tags = ['repos'];
 const Description = Type.String({ maxLength: 1000 });
@@ -48,10 +49,24 @@ const Upstream = Type.Object({
   updatedAt: Type.String(),
 });
 
+const MemberList = Type.Array(Type.String({ minLength: 3, maxLength: 202 }), { minItems: 1, maxItems: MAX_MEMBERS });
+const ClaimList = Type.Array(Type.String({ minLength: 1, maxLength: 216 }), { maxItems: MAX_CLAIMS });
+const CreateVirtualBody = Type.Object({ format: Type.String({ maxLength: 40 }), members: MemberList, claims: Type.Optional(ClaimList) }, { additionalProperties: false });
+const Members = Type.Object({
+  format: Type.String(),
+  members: Type.Array(Type.Object({ path: Type.String(), kind: Type.String(), visibility: Type.String() })),
+  claims: Type.Array(Type.String()),
+  updatedAt: Type.String(),
+});
+const Collisions = Type.Array(
+  Type.Object({ name: Type.String(), remote: Type.String(), reason: Type.String(), upstream: Type.Record(Type.String(), Type.Unknown()), seenAt: Type.String() }),
+);
+
 export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void> {
   const { accounts, repos, access } = ctx.domain;
   const repoFor = createRepoGuard(ctx);
   const remotes = createRemoteSettings({ db: ctx.domain.db, audit: ctx.domain.audit, changes: ctx.domain.changes, box: createSecretBox(loadServerKey(ctx.config)) });
+  const virtuals = createVirtualRepos({ db: ctx.domain.db, audit: ctx.domain.audit, changes: ctx.domain.changes, repos });
 
   app.post(
     '/repos',
@@ -66,16 +81,18 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
           name: Name,
           visibility: Type.Optional(Visibility),
           description: Type.Optional(Description),
-          kind: Type.Optional(Type.Union([Type.Literal('hosted'), Type.Literal('remote')])),
+          kind: Type.Optional(Type.Union([Type.Literal('hosted'), Type.Literal('remote'), Type.Literal('virtual')])),
           /** Required for kind `remote`. */
           upstream: Type.Optional(CreateUpstreamBody),
+          /** Required for kind `virtual`: members in resolution order, and namespace claims. */
+          virtual: Type.Optional(CreateVirtualBody),
         }),
         response: { 201: Repo },
       },
     },
     async (request, reply) => {
       const principal = requireUser(request);
-      const { owner, name, visibility, description, kind, upstream } = request.body;
+      const { owner, name, visibility, description, kind, upstream, virtual } = request.body;
       requireScope(principal, 'admin');
       if (principal.token?.repoId != null) throw new StockadeError('FORBIDDEN', ['a token restricted to one repository cannot create repositories']);
       if (!principal.isAdmin) {
@@ -88,11 +105,15 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
       await requireSecondFactor(ctx.domain, principal, found ? { id: found.id, name: found.name } : null);
       if (kind === 'remote' && !upstream) throw new StockadeError('VALIDATION_FAILED', ['a remote repository needs an upstream: { format, url, … }']);
       if (kind !== 'remote' && upstream) throw new StockadeError('VALIDATION_FAILED', ['only remote repositories have an upstream']);
+      if (kind === 'virtual' && !virtual) throw new StockadeError('VALIDATION_FAILED', ['a virtual repository needs { format, members: [owner/repo, …], claims? }']);
+      if (kind !== 'virtual' && virtual) throw new StockadeError('VALIDATION_FAILED', ['only virtual repositories have members']);
+      const within = virtual ? await virtuals.prepare(owner, visibility ?? 'private', virtual) : null;
       const repo = await repos.create(actorOf(request), {
         owner,
         name,
         visibility: visibility ?? 'private',
         ...(description !== undefined ? { description } : {}),
+        ...(within ? { kind: 'virtual' as const, within } : {}),
         ...(upstream
           ? {
               kind: 'remote' as const,
@@ -179,5 +200,46 @@ export async function repoRoutes(app: ApiApp, ctx: ServerContext): Promise<void>
       },
     },
     async (request) => remotes.update(actorOf(request), await repoFor(request, request.params, 'admin'), request.body),
+  );
+
+  app.get(
+    '/repos/:owner/:repo/members',
+    { schema: { tags, operationId: 'getRepoMembers', summary: "A virtual repository's members in resolution order, and its namespace claims (repository admins)", params: RepoParams, response: { 200: Members } } },
+    async (request) => virtuals.get(await repoFor(request, request.params, 'admin')),
+  );
+
+  app.put(
+    '/repos/:owner/:repo/members',
+    {
+      schema: {
+        tags,
+        operationId: 'setRepoMembers',
+        summary: "Replace a virtual repository's members (and, when given, its claims) (repository admins)",
+        params: RepoParams,
+        // `members` is checked after the guard, so outsiders learn nothing from a validation error.
+        body: Type.Object({ members: Type.Optional(MemberList), claims: Type.Optional(ClaimList) }, { additionalProperties: false }),
+        response: { 200: Members },
+      },
+    },
+    async (request) => {
+      const repo = await repoFor(request, request.params, 'admin');
+      const { members, claims } = request.body;
+      if (members === undefined) throw new StockadeError('VALIDATION_FAILED', ['give the members in resolution order: { members: [owner/repo, …], claims? }']);
+      return virtuals.update(actorOf(request), repo, { members, ...(claims !== undefined ? { claims } : {}) });
+    },
+  );
+
+  app.get(
+    '/repos/:owner/:repo/collisions',
+    {
+      schema: {
+        tags,
+        operationId: 'listRepoCollisions',
+        summary: 'Names an upstream offers that a virtual repository keeps private: attempted dependency confusion (repository readers)',
+        params: RepoParams,
+        response: { 200: Collisions },
+      },
+    },
+    async (request) => virtuals.collisions(await repoFor(request, request.params, 'read')),
   );
 }

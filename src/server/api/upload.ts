@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { RepoInfo } from '../../domain/repos.js';
+import { assertHosted, type RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import { detectFormat } from '../../formats/list.js';
 import { actorOf } from '../../http/auth.js';
@@ -39,8 +39,7 @@ export async function uploadRoutes(app: ApiApp, ctx: ServerContext): Promise<voi
       // Checked before the body is read, so a refused caller cannot make the server buffer a file.
       onRequest: async (request) => {
         const repo = await repoFor(request, request.params, 'write');
-        // Remote repositories hold only what their upstream serves.
-        if (repo.kind !== 'hosted') throw new StockadeError('REMOTE_READ_ONLY', [repo.path]);
+        assertHosted(repo);
         targets.set(request, repo);
       },
       schema: {

@@ -365,6 +365,43 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0010-virtual': {
+      async up(db: Builder) {
+        // A virtual repository: one format, merged from an ordered list of hosted and remote members.
+        await db.schema
+          .createTable('virtual_repos')
+          .addColumn('repo_id', 'integer', (c) => c.primaryKey().references('repos.id').onDelete('cascade'))
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('virtual_members')
+          .addColumn('virtual_repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('member_repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('position', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('virtual_members_pk', ['virtual_repo_id', 'member_repo_id'])
+          .execute();
+        // Which virtual repositories contain a remote repository: asked on every upstream refresh.
+        await db.schema.createIndex('virtual_members_member').on('virtual_members').column('member_repo_id').execute();
+        // Names reserved for the hosted members even before they are published.
+        await db.schema
+          .createTable('virtual_claims')
+          .addColumn('virtual_repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('pattern', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('virtual_claims_pk', ['virtual_repo_id', 'pattern'])
+          .execute();
+        // An upstream offering a name the virtual repository keeps private: one row per (virtual, name, remote).
+        await id(db.schema.createTable('virtual_collisions'))
+          .addColumn('virtual_repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('remote_repo_id', 'integer', (c) => c.notNull().references('repos.id').onDelete('cascade'))
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('upstream_versions', 'text', (c) => c.notNull())
+          .addColumn('seen_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('virtual_collisions_once', ['virtual_repo_id', 'name', 'remote_repo_id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -328,6 +328,38 @@ export interface RemoteLeasesTable {
   expires_at: string;
 }
 
+/** A virtual repository's format; see src/domain/virtual-repos.ts. */
+export interface VirtualReposTable {
+  repo_id: number;
+  format: string;
+  updated_at: string;
+}
+
+export interface VirtualMembersTable {
+  virtual_repo_id: number;
+  member_repo_id: number;
+  /** 0-based; lower positions are asked first. */
+  position: number;
+}
+
+export interface VirtualClaimsTable {
+  virtual_repo_id: number;
+  /** `@scope/*`, `prefix-*`, `prefix.*` or an exact name, normalized for the format. */
+  pattern: string;
+}
+
+export interface VirtualCollisionsTable {
+  id: Generated<number>;
+  virtual_repo_id: number;
+  name: string;
+  remote_repo_id: number;
+  /** Why the name is protected: `hosted`, `scope` or `claim:<pattern>`. */
+  reason: string;
+  /** JSON: the upstream's version count, newest version and latest tag when first seen. */
+  upstream_versions: string;
+  seen_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   owners: OwnersTable;
@@ -356,6 +388,10 @@ export interface Database {
   remote_upstreams: RemoteUpstreamsTable;
   remote_metadata: RemoteMetadataTable;
   remote_leases: RemoteLeasesTable;
+  virtual_repos: VirtualReposTable;
+  virtual_members: VirtualMembersTable;
+  virtual_claims: VirtualClaimsTable;
+  virtual_collisions: VirtualCollisionsTable;
 }
 
 export type Db = Kysely<Database>;
