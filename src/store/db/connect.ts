@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config/schema.js';
 import { migrate } from './migrations.js';
@@ -48,6 +48,33 @@ function withStatementCache(sqlite: BetterSqlite3.Database): { prepare(sql: stri
   };
 }
 
+/**
+ * Kysely begins SQLite transactions with a deferred BEGIN, which takes the write lock only at the
+ * first write. In WAL mode, when another process (a second worker, the CLI) committed after such a
+ * transaction's first read, that write fails at once with SQLITE_BUSY_SNAPSHOT: busy_timeout
+ * cannot help, since waiting would not make the stale snapshot current. BEGIN IMMEDIATE takes the
+ * write lock first, waiting up to busy_timeout for it, so writers from several processes queue.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    return {
+      init: () => driver.init(),
+      acquireConnection: () => driver.acquireConnection(),
+      beginTransaction: async (connection: DatabaseConnection) => {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      },
+      commitTransaction: (connection) => driver.commitTransaction(connection),
+      rollbackTransaction: (connection) => driver.rollbackTransaction(connection),
+      savepoint: (connection, name, compile) => driver.savepoint!(connection, name, compile),
+      rollbackToSavepoint: (connection, name, compile) => driver.rollbackToSavepoint!(connection, name, compile),
+      releaseSavepoint: (connection, name, compile) => driver.releaseSavepoint!(connection, name, compile),
+      releaseConnection: (connection) => driver.releaseConnection(connection),
+      destroy: () => driver.destroy(),
+    };
+  }
+}
+
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(config: Config['database']): Promise<DatabaseHandle> {
   if (config.dialect === 'sqlite') {
@@ -57,7 +84,7 @@ export async function openDatabase(config: Config['database']): Promise<Database
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     await migrate(db as Kysely<unknown>, 'sqlite');
     return { db, dialect: 'sqlite', pgPool: null, sqlite, close: () => db.destroy() };
   }
