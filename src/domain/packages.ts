@@ -215,36 +215,38 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     const status = input.gate?.status ?? 'published';
     try {
       await db.transaction().execute(async (tx) => {
-        await tx
+        // Creates the package or bumps its revision (taking its row lock) in one statement.
+        const { id: packageId } = await tx
           .insertInto('packages')
           .values({ repo_id: ref.repo.id, format: ref.format, name: ref.name, rev: 1, created_at: at, updated_at: at })
-          .onConflict((oc) => oc.columns(['repo_id', 'format', 'name']).doNothing())
-          .execute();
-        const packageId = await findId(tx, ref);
-        if (packageId === null) throw new StockadeError('INTERNAL');
-        const retired = await tx
-          .selectFrom('retired_versions')
-          .select('version')
-          .where('package_id', '=', packageId)
-          .where('version', '=', input.version)
-          .executeTakeFirst();
-        if (retired) throw new StockadeError('VERSION_REUSED', [ref.name, input.version]);
-        const version = await tx
-          .insertInto('versions')
-          .values({
-            package_id: packageId,
-            version: input.version,
-            metadata: JSON.stringify(input.metadata),
-            deprecated: null,
-            publisher: actor.name,
-            created_at: at,
-            status,
-            verdict: input.gate?.verdict ?? 'allow',
-            findings: JSON.stringify(input.gate?.findings ?? []),
-            gate: input.gate ? JSON.stringify(gateExtras(input.gate, status === 'quarantined' ? pendingTags(input) : undefined)) : null,
-          })
+          .onConflict((oc) => oc.columns(['repo_id', 'format', 'name']).doUpdateSet({ rev: sql<number>`packages.rev + 1`, updated_at: at }))
           .returning('id')
           .executeTakeFirstOrThrow();
+        // No row back: the version was unpublished and may never be used again.
+        const version = await tx
+          .insertInto('versions')
+          .columns(['package_id', 'version', 'metadata', 'deprecated', 'publisher', 'created_at', 'status', 'verdict', 'findings', 'gate'])
+          .expression(
+            tx
+              .selectNoFrom((eb) => [
+                eb.val(packageId).as('package_id'),
+                eb.val(input.version).as('version'),
+                eb.val(JSON.stringify(input.metadata)).as('metadata'),
+                eb.val(null).as('deprecated'),
+                eb.val(actor.name).as('publisher'),
+                eb.val(at).as('created_at'),
+                eb.val(status).as('status'),
+                eb.val(input.gate?.verdict ?? 'allow').as('verdict'),
+                eb.val(JSON.stringify(input.gate?.findings ?? [])).as('findings'),
+                eb.val(input.gate ? JSON.stringify(gateExtras(input.gate, status === 'quarantined' ? pendingTags(input) : undefined)) : null).as('gate'),
+              ])
+              .where((eb) =>
+                eb.not(eb.exists(eb.selectFrom('retired_versions').select('retired_versions.version').where('retired_versions.package_id', '=', packageId).where('retired_versions.version', '=', input.version))),
+              ),
+          )
+          .returning('id')
+          .executeTakeFirst();
+        if (!version) throw new StockadeError('VERSION_REUSED', [ref.name, input.version]);
         const d = input.file.digests;
         await tx
           .insertInto('files')
@@ -259,7 +261,6 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
             .onConflict((oc) => oc.columns(['package_id', 'tag']).doNothing())
             .execute();
         }
-        await bump(tx, packageId);
         await audit.record(tx, actor, {
           action: status === 'quarantined' ? 'package.quarantine' : 'package.publish',
           target: target(ref, input.version),
