@@ -34,6 +34,7 @@ const USAGE = `usage: npm run bench:os-repos -- [options]
   --grow N         also fill a Stockade repository with .debs up to N and time one more at
                    1,000, 2,000, 5,000, 10,000 … (default: off)
   --concurrency C  uploads in flight during Stockade's ingest (default 4)
+  --workers W      Stockade's server.workers: server processes sharing the port (default 1; auto = one per CPU)
   --db D           sqlite (default) or postgres (a fresh database on 127.0.0.1:5432 per start)
   --systems LIST   subset of ${SYSTEMS.join(',')}
   --variants LIST  Stockade variants: gate,no-gate (default both)
@@ -51,6 +52,7 @@ function options() {
       adds: { type: 'string', default: '5' },
       grow: { type: 'string', default: '0' },
       concurrency: { type: 'string', default: '4' },
+      workers: { type: 'string', default: '1' },
       db: { type: 'string', default: 'sqlite' },
       systems: { type: 'string', default: SYSTEMS.join(',') },
       variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
@@ -82,6 +84,7 @@ function options() {
     adds: integer('adds', 1),
     grow: integer('grow', 0),
     concurrency: integer('concurrency', 1),
+    workers: values.workers === 'auto' ? 'auto' : integer('workers', 1),
     waitIdle: integer('wait-idle', 0),
     db: values.db,
     systems: list('systems', SYSTEMS),
@@ -185,7 +188,7 @@ async function withServer(opts, mainJs, variant, body) {
   const database = opts.db === 'postgres' ? await createDatabase() : null;
   try {
     const nodeArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-    const server = await startStockade({ mainJs, gate: variant.gate, databaseUrl: database?.url ?? null, nodeArgs });
+    const server = await startStockade({ mainJs, gate: variant.gate, databaseUrl: database?.url ?? null, nodeArgs, workers: opts.workers });
     try {
       return await body(server);
     } finally {
@@ -289,7 +292,7 @@ async function main() {
     }
     if (!wants('stockade')) continue;
     for (const variant of opts.variants) {
-      const system = `Stockade (${opts.db}, ${variant.label})`;
+      const system = `Stockade (${opts.db}, ${variant.label}${opts.workers === 1 ? '' : `, ${opts.workers} workers`})`;
       const rowsOf = (kind) => {
         const what = kind === 'deb' ? `.debs` : `.rpms`;
         const publish = kind === 'deb' ? 'InRelease + Packages.gz' : 'repomd.xml + .asc + primary.xml.gz';

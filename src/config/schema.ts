@@ -19,6 +19,11 @@ const serverSchema = z
     maxHeaderSize: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
     /** Log one line per request. */
     requestLogging: z.boolean().default(true),
+    /**
+     * Server processes sharing the port (`stockade serve` forks them): 1 runs in the serve process
+     * itself, `auto` starts one per CPU. They work like nodes of a cluster on one database.
+     */
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
   })
   .strict();
 

@@ -1,4 +1,6 @@
+import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -59,10 +61,14 @@ async function rescanAfterUpgrade(deps: { domain: Domain; blobs: BlobStore; gate
   }
 }
 
-export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
+/**
+ * Starts one server. `bootstrap: false` (a worker of a cluster) leaves creating the first admin
+ * to whoever started it.
+ */
+export async function startServer(config: Config, options: { logger?: Logger; bootstrap?: boolean } = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.log.level, base: { service: 'stockade' } });
   const { domain, blobs } = await openServices(config, logger);
-  const initialAdminPassword = await bootstrapAdmin(domain);
+  const initialAdminPassword = options.bootstrap === false ? null : await bootstrapAdmin(domain);
   const gate = configuredGate(config, domain, logger);
   const app = await buildServer({ config, domain, blobs, logger, gate });
   await app.listen({ host: config.server.host, port: config.server.port });
@@ -91,4 +97,106 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       await domain.close();
     },
   };
+}
+
+/** How many server processes `server.workers` asks for. */
+export function workerCount(config: Config): number {
+  return config.server.workers === 'auto' ? availableParallelism() : config.server.workers;
+}
+
+export interface RunningCluster {
+  /** `http://host:port` the workers share. */
+  url: string;
+  initialAdminPassword: string | null;
+  workers: number;
+  /** Stops every worker (SIGTERM, so each closes cleanly) and waits for them. */
+  close(): Promise<void>;
+}
+
+/** What a worker tells the primary once it listens. */
+export interface WorkerReady {
+  stockade: 'ready';
+  url: string;
+}
+
+const isWorkerReady = (message: unknown): message is WorkerReady => (message as WorkerReady | null)?.stockade === 'ready';
+
+/** A worker that dies sooner than this after its start is restarted only after a pause, so a crash loop cannot spin. */
+const QUICK_DEATH_MS = 10_000;
+const RESTART_PAUSE_MS = 1_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+/**
+ * The primary of `server.workers` > 1: migrates the database and creates the first admin once,
+ * then forks the workers (node:cluster; they run `stockade serve` again, see cli/serve.ts) which
+ * share the port, and replaces any worker that dies. The workers are stateless nodes on one
+ * database, as several machines would be. Resolves once every worker listens; rejects, stopping
+ * the others, when one fails before that.
+ */
+export async function startCluster(config: Config, options: { logger?: Logger } = {}): Promise<RunningCluster> {
+  const logger = options.logger ?? pino({ level: config.log.level, base: { service: 'stockade' } });
+  const count = workerCount(config);
+  const { domain } = await openServices(config, logger);
+  let initialAdminPassword: string | null;
+  try {
+    initialAdminPassword = await bootstrapAdmin(domain);
+  } finally {
+    await domain.close();
+  }
+
+  const workers = new Set<Worker>();
+  let stopping = false;
+  const stopWorker = (worker: Worker) =>
+    new Promise<void>((resolve) => {
+      if (worker.isDead()) return resolve();
+      const timer = setTimeout(() => worker.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.process.kill('SIGTERM');
+    });
+  const close = async () => {
+    stopping = true;
+    await Promise.all([...workers].map(stopWorker));
+  };
+
+  const fork = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const startedAt = Date.now();
+      const worker = cluster.fork();
+      workers.add(worker);
+      let ready = false;
+      worker.on('message', (message: unknown) => {
+        if (ready || !isWorkerReady(message)) return;
+        ready = true;
+        resolve(message.url);
+      });
+      worker.once('exit', (code, signal) => {
+        workers.delete(worker);
+        if (!ready) {
+          reject(new Error(`a server worker exited during startup (${signal ?? `exit code ${code}`})`));
+          return;
+        }
+        if (stopping) return;
+        const quick = Date.now() - startedAt < QUICK_DEATH_MS;
+        logger.error({ pid: worker.process.pid, code, signal }, 'a server worker died; starting another');
+        setTimeout(
+          () => {
+            if (stopping) return;
+            fork().catch((error: unknown) => logger.error({ err: error }, 'a replacement server worker did not start'));
+          },
+          quick ? RESTART_PAUSE_MS : 0,
+        );
+      });
+    });
+
+  let urls: string[];
+  try {
+    urls = await Promise.all(Array.from({ length: count }, fork));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { url: urls[0] as string, initialAdminPassword, workers: count, close };
 }
