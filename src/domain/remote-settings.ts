@@ -7,7 +7,7 @@ import type { SecretBox } from './secret-box.js';
 import { nowIso } from './time.js';
 
 /** Formats that can be proxied today; the others join as their RemoteSource lands. */
-export const REMOTE_FORMATS = ['npm'] as const;
+export const REMOTE_FORMATS = ['npm', 'pypi', 'rubygems'] as const;
 
 /** A remote repository's upstream as callers see it: credentials are write-only. */
 export interface UpstreamSettings {

@@ -7,7 +7,7 @@ import type { RepoInfo, Repos } from './repos.js';
 import { nowIso } from './time.js';
 
 /** Formats a virtual repository can merge today. */
-export const VIRTUAL_FORMATS = ['npm'] as const;
+export const VIRTUAL_FORMATS = ['npm', 'pypi', 'rubygems'] as const;
 export const MAX_MEMBERS = 50;
 export const MAX_CLAIMS = 500;
 
@@ -42,22 +42,42 @@ export interface Collision {
   seenAt: string;
 }
 
-// npm names are compared lower-case (new packages must be lower-case; the registry treats case as one name).
-const CLAIM = /^(?:@[a-z0-9][a-z0-9._-]{0,213}\/\*|@[a-z0-9][a-z0-9._-]{0,213}\/[a-z0-9._-]{0,213}\*?|[a-z0-9][a-z0-9._-]{0,213}\*?)$/;
+/**
+ * The form in which a format compares names for claims: npm and RubyGems case-insensitively
+ * (npm's registry treats case as one name; gem names differing only in case are refused by
+ * hosted repositories), PyPI after PEP 503 normalization (`Acme_Tools` and `acme.tools` are one
+ * project).
+ */
+export function claimForm(format: string, name: string): string {
+  const lower = name.toLowerCase();
+  return format === 'pypi' ? lower.replace(/[-_.]+/g, '-') : lower;
+}
 
-/** Checks and normalizes one namespace claim: `@scope/*`, `prefix-*`, `prefix.*`, or an exact name. */
-export function normalizeClaim(raw: string): string {
-  const claim = raw.trim().toLowerCase();
-  if (!CLAIM.test(claim)) {
-    throw new StockadeError('VALIDATION_FAILED', [`claim "${raw.slice(0, 100)}" must be @scope/*, a name prefix ending in * (acme-*, acme.*) or an exact package name`]);
+const CLAIM_SYNTAX: Record<string, { pattern: RegExp; hint: string }> = {
+  npm: {
+    pattern: /^(?:@[a-z0-9][a-z0-9._-]{0,213}\/\*|@[a-z0-9][a-z0-9._-]{0,213}\/[a-z0-9._-]{0,213}\*?|[a-z0-9][a-z0-9._-]{0,213}\*?)$/,
+    hint: '@scope/*, a name prefix ending in * (acme-*, acme.*) or an exact package name',
+  },
+  pypi: { pattern: /^[a-z0-9][a-z0-9-]{0,199}\*?$/, hint: 'a project name prefix ending in * (acme-*, acme.* and acme_* are one claim) or an exact project name' },
+  rubygems: { pattern: /^[a-z0-9_][a-z0-9._-]{0,199}\*?$/, hint: 'a gem name prefix ending in * (acme-*, acme_*) or an exact gem name' },
+};
+
+/** Checks and normalizes one namespace claim for a format (see claimForm): a prefix ending in `*` or an exact name; npm also `@scope/*`. */
+export function normalizeClaim(raw: string, format = 'npm'): string {
+  const trimmed = raw.trim();
+  const wildcard = trimmed.endsWith('*');
+  const claim = claimForm(format, wildcard ? trimmed.slice(0, -1) : trimmed) + (wildcard ? '*' : '');
+  const syntax = CLAIM_SYNTAX[format] ?? CLAIM_SYNTAX.npm;
+  if (!syntax?.pattern.test(claim)) {
+    throw new StockadeError('VALIDATION_FAILED', [`claim "${raw.slice(0, 100)}" must be ${syntax?.hint ?? 'a name or prefix'}`]);
   }
   return claim;
 }
 
-/** The claim that covers `name`, if any. */
-export function matchingClaim(claims: string[], name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return claims.find((claim) => (claim.endsWith('*') ? lower.startsWith(claim.slice(0, -1)) : lower === claim));
+/** The claim that covers `name` in a format, if any. */
+export function matchingClaim(claims: string[], name: string, format = 'npm'): string | undefined {
+  const form = claimForm(format, name);
+  return claims.find((claim) => (claim.endsWith('*') ? form.startsWith(claim.slice(0, -1)) : form === claim));
 }
 
 /**
@@ -113,10 +133,10 @@ export function createVirtualRepos(deps: { db: Db; audit: AuditLog; changes: Cha
     if (claims.length > 0) await tx.insertInto('virtual_claims').values(claims.map((pattern) => ({ virtual_repo_id: repoId, pattern }))).execute();
   }
 
-  function claimsOf(raw: string[] | undefined): string[] {
+  function claimsOf(raw: string[] | undefined, format: string): string[] {
     const list = raw ?? [];
     if (list.length > MAX_CLAIMS) throw new StockadeError('VALIDATION_FAILED', [`a virtual repository has at most ${MAX_CLAIMS} claims`]);
-    return [...new Set(list.map(normalizeClaim))];
+    return [...new Set(list.map((claim) => normalizeClaim(claim, format)))];
   }
 
   /**
@@ -127,8 +147,8 @@ export function createVirtualRepos(deps: { db: Db; audit: AuditLog; changes: Cha
     const ownerRow = await db.selectFrom('owners').select('id').where('name', '=', owner).executeTakeFirst();
     if (!ownerRow) throw new StockadeError('NOT_FOUND', [`owner ${owner}`]);
     const members = await resolveMembers({ owner, visibility }, input.members);
-    const claims = claimsOf(input.claims);
     const format = input.format ?? 'npm';
+    const claims = claimsOf(input.claims, format);
     return async (tx: Tx, repoId: number) => {
       await checkFormat(tx, members, format);
       await tx.insertInto('virtual_repos').values({ repo_id: repoId, format, updated_at: nowIso() }).execute();
@@ -177,7 +197,7 @@ export function createVirtualRepos(deps: { db: Db; audit: AuditLog; changes: Cha
   async function update(actor: Actor, repo: RepoInfo, input: { members: string[]; claims?: string[] }): Promise<VirtualSettings> {
     const current = await requireView(repo);
     const members = await resolveMembers(repo, input.members);
-    const claims = input.claims === undefined ? current.claims : claimsOf(input.claims);
+    const claims = input.claims === undefined ? current.claims : claimsOf(input.claims, current.format);
     await db.transaction().execute(async (tx) => {
       await checkFormat(tx, members, current.format);
       await write(tx, repo.id, members, claims);

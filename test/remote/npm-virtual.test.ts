@@ -287,7 +287,8 @@ describe('npm virtual repository', () => {
     await bad({ members: ['acme/missing'] }, 'public', /does not exist/);
     await bad({ members: [pub, pub] }, 'public', /twice/);
     await bad({ members: [pub], claims: ['no spaces *'] }, 'public', /claim/);
-    await bad({ members: [pub], format: 'pypi' }, 'public', /formats npm/);
+    await bad({ members: [pub], format: 'maven' }, 'public', /formats npm, pypi, rubygems/);
+    await bad({ members: [pub, r], format: 'pypi' }, 'public', /mirrors npm, not pypi/);
     const nested = await virtual([pub]);
     await bad({ members: [nested] }, 'public', /virtual/);
 

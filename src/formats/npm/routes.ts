@@ -97,7 +97,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   // Virtual repositories merge hosted and remote members (see virtual.ts); an upstream refresh
   // tells them about names they keep private (collision alerts).
   const remote = createNpmRemote(ctx, {}, { afterRefresh: (member, name, meta) => virtual.afterRefresh(member, name, meta) });
-  const virtual = createNpmVirtual(ctx, { remote: () => remote, load: async (repo, name) => (await loadCached(repo, name)).pkg });
+  const virtual = createNpmVirtual(ctx, { load: async (repo, name) => (await loadCached(repo, name)).pkg });
 
   // npm prints `error` from the body after the status line, so the message must stand on its own.
   app.setErrorHandler((raw, request, reply) => {
