@@ -136,7 +136,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
     return coalesce(`m ${repo.id} ${name}`, async () => {
       let answer;
       try {
-        answer = await client.metadata(source.metadataPath(name), hasBody ? { etag: row.etag, lastModified: row.last_modified } : {});
+        answer = await client.metadata(source.metadataPath(name), hasBody ? { etag: row.etag, lastModified: row.last_modified } : {}, source.metadataAccept);
       } catch (error) {
         const wrapped = upstreamError(repo, client, error);
         if (isStockadeError(wrapped) && (wrapped.code === 'UPSTREAM_FAILED' || wrapped.code === 'UPSTREAM_TIMEOUT')) {

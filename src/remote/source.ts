@@ -12,6 +12,8 @@ export interface RemoteSource<M> {
   format: string;
   /** Where a package's metadata lives, relative to the upstream URL (already percent-encoded). */
   metadataPath(name: string): string;
+  /** The Accept header of metadata requests (default `application/json`). */
+  metadataAccept?: string;
   /** Parses an upstream metadata body as hostile input; throws on anything malformed. */
   parseMetadata(body: string, name: string): M;
   /** Every version the metadata offers, with the upstream's own publish time when it gives one. */

@@ -36,7 +36,7 @@ export interface UpstreamClient {
   readonly host: string;
   readonly origin: string;
   /** GETs `path` (relative to the base URL) as metadata: 200, 304 (with validators) or 404. */
-  metadata(path: string, conditional?: ConditionalHeaders): Promise<MetadataAnswer>;
+  metadata(path: string, conditional?: ConditionalHeaders, accept?: string): Promise<MetadataAnswer>;
   /** GETs an absolute URL on the upstream's origin as a file, whole, within the file size limit. */
   file(url: string): Promise<Buffer>;
 }
@@ -164,13 +164,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   return {
     host,
     origin,
-    async metadata(path, conditional = {}) {
+    async metadata(path, conditional = {}, accept = 'application/json') {
       const url = new URL(path.replace(/^\/+/, ''), baseHref);
       if (url.origin !== origin) throw failed('a metadata path left the upstream');
-      const extra: Record<string, string> = { accept: 'application/json' };
+      const extra: Record<string, string> = { accept };
       if (conditional.etag) extra['if-none-match'] = conditional.etag;
       if (conditional.lastModified) extra['if-modified-since'] = conditional.lastModified;
-      const key = `m ${url.href} ${conditional.etag ?? ''} ${conditional.lastModified ?? ''}`;
+      const key = `m ${url.href} ${accept} ${conditional.etag ?? ''} ${conditional.lastModified ?? ''}`;
       return coalesce(key, () =>
         withRetries<MetadataAnswer>(url, headersFor(url, extra), async (response) => {
           const etag = response.headers.get('etag');
