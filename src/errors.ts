@@ -68,6 +68,7 @@ export const errorCatalog = {
   },
 
   UNSUPPORTED_FORMAT: { status: 415, message: 'could not detect the package format of %s' },
+  IMPORT_STOPPED: { status: 400, message: 'the import stopped after %s file(s), which are kept (see details): %s' },
 
   // Remote (proxy) repositories: the upstream is named by host only, never with credentials.
   REMOTE_READ_ONLY: { status: 405, message: '%s is a remote repository that mirrors its upstream: publish to a hosted repository instead' },

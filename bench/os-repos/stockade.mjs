@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { create as createTar } from 'tar';
 import { gunzipSync } from 'node:zlib';
 import { cleanEnv, makeTempDir, removeTempDir, spawnTracked, stopChild } from '../npm/processes.mjs';
 
@@ -28,7 +30,9 @@ export class HttpError extends Error {
 }
 
 async function request(method, url, { headers = {}, body } = {}) {
-  const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+  // A stream body needs half-duplex fetch.
+  const streaming = body instanceof Readable;
+  const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: streaming ? Readable.toWeb(body) : body }), ...(streaming ? { duplex: 'half' } : {}) });
   const bytes = Buffer.from(await response.arrayBuffer());
   if (!response.ok) throw new HttpError(method, url, response.status, bytes.toString('utf8'));
   return bytes;
@@ -140,6 +144,17 @@ export async function startStockade({ mainJs, gate = true, databaseUrl = null, n
       url.searchParams.set('filename', filename);
       url.searchParams.set('distribution', distribution);
       return json(await request('PUT', url.href, { headers: { ...auth, 'content-type': 'application/octet-stream' }, body: data }));
+    },
+    /**
+     * The bulk contract (`stockade push` with several files): one POST of an uncompressed tar
+     * stream of the files, which all sit in one folder. Returns the per-file results.
+     */
+    async importFiles(repo, files, distribution) {
+      const url = new URL(`${base}/api/v1/repos/admin/${repo}/import`);
+      url.searchParams.set('distribution', distribution);
+      const cwd = dirname(files[0]);
+      const body = Readable.from(createTar({ cwd, portable: true }, files.map((file) => basename(file))));
+      return json(await request('POST', url.href, { headers: { ...auth, 'content-type': 'application/x-tar' }, body }));
     },
     /** What `apt update` reads for one architecture: InRelease, then the Packages.gz it lists. */
     async fetchApt(repo, dist, arch = 'amd64') {

@@ -4,7 +4,8 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { create as createTar } from 'tar';
 import cliProgress from 'cli-progress';
 import { arg, type Command, CliError, parseRepoPath, stringOption, UsageError } from './command.js';
 import type { UploadResult } from '../formats/format.js';
@@ -130,10 +131,13 @@ async function upload(options: {
   url: URL;
   token: string;
   otp: string | undefined;
+  /** What the body is, for messages: the file, or the files of an import. */
   file: string;
   size: number;
   progress: boolean;
   stderr: NodeJS.WriteStream;
+  /** A bulk import streams a tar of several files (POST, length unknown) instead of one file (PUT). */
+  open?: () => Readable;
 }): Promise<{ status: number; statusMessage?: string; body: string }> {
   const { url, size } = options;
   const bar = options.progress
@@ -161,16 +165,15 @@ async function upload(options: {
       callback();
     },
   });
-  const source = createReadStream(options.file);
+  const source = options.open ? options.open() : createReadStream(options.file);
   const transport = url.protocol === 'https:' ? https : http;
   try {
     return await new Promise((resolve, reject) => {
       const request = transport.request(url, {
-        method: 'PUT',
+        method: options.open ? 'POST' : 'PUT',
         headers: {
           authorization: `Bearer ${options.token}`,
-          'content-type': 'application/octet-stream',
-          'content-length': String(size),
+          ...(options.open ? { 'content-type': 'application/x-tar' } : { 'content-type': 'application/octet-stream', 'content-length': String(size) }),
           accept: 'application/json',
           ...(options.otp !== undefined ? { 'x-stockade-otp': options.otp } : {}),
         },
@@ -188,7 +191,7 @@ async function upload(options: {
         answered = true;
         // An early answer (bad token, missing repository) means the rest of the file is not wanted,
         // and the half-sent request can never finish: drop its connection once the answer is read.
-        const early = sent < size;
+        const early = !source.readableEnded;
         if (early) {
           source.unpipe(counter);
           source.destroy();
@@ -201,7 +204,7 @@ async function upload(options: {
           (error: Error) => reject(new CliError(`connection to ${url.origin} lost while reading the answer: ${error.message}`)),
         );
       });
-      source.on('error', (error) => request.destroy(new CliError(`cannot read ${options.file}: ${error.message}`)));
+      source.on('error', (error: Error) => request.destroy(new CliError(`cannot read ${options.file}: ${error.message}`)));
       source.pipe(counter).pipe(request);
     });
   } finally {
@@ -209,10 +212,55 @@ async function upload(options: {
   }
 }
 
+async function fileSize(file: string): Promise<number> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new CliError(`${file} is not a file`);
+    return info.size;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function importUrl(base: string, repo: { owner: string; name: string }, place: { distribution?: string; component?: string }): URL {
+  const url = uploadUrl(base, repo, 'import', undefined, place);
+  url.pathname = url.pathname.replace(/\/upload$/, '/import');
+  url.searchParams.delete('filename');
+  return url;
+}
+
+/** What the REST API answers to an import: one result per file, in archive order. */
+export interface ImportResponse {
+  stored: number;
+  failed: number;
+  results: ({ file: string; error?: { code: string; message: string } } & Partial<UploadResult>)[];
+}
+
+function reportImport(ctx: Parameters<Command['run']>[0], repo: { owner: string; name: string }, answer: { status: number; body: string }): number {
+  let result: ImportResponse;
+  try {
+    result = JSON.parse(answer.body) as ImportResponse;
+  } catch {
+    throw new CliError(`server answered ${answer.status} without a JSON body`);
+  }
+  ctx.out.result(result, () =>
+    [
+      `pushed ${result.stored} of ${result.stored + result.failed} files to ${repo.owner}/${repo.name}${result.failed > 0 ? `; ${result.failed} refused` : ''}`,
+      ...result.results.map((r) =>
+        r.error
+          ? `  refused  ${r.file}: ${r.error.message}`
+          : `  ${r.verdict === 'quarantine' ? 'held   ' : 'stored '}  ${r.file} → ${r.format} ${r.name}@${r.version}${r.reasons && r.reasons.length > 0 ? ` (${r.reasons.join('; ')})` : ''}`,
+      ),
+    ].join('\n'),
+  );
+  return result.failed > 0 ? 1 : 0;
+}
+
 const push: Command = {
   name: 'push',
-  summary: 'upload a package file to a repository',
-  usage: '<owner/repo>[/debian/DIST[/COMPONENT] | /DISTRO/RELEASE] <file> [--tag T] [--otp CODE] [--url URL] [--token TOKEN]',
+  summary: 'upload package files to a repository',
+  usage: '<owner/repo>[/debian/DIST[/COMPONENT] | /DISTRO/RELEASE] <file> [<file> …] [--tag T] [--otp CODE] [--url URL] [--token TOKEN]',
   description:
     'Uploads FILE over the REST API (PUT /api/v1/repos/OWNER/REPO/upload). The server detects the format ' +
     '(a .deb goes into the APT distribution and component named after debian/ in the target, an .rpm into ' +
@@ -221,22 +269,27 @@ const push: Command = {
     'STOCKADE_TOKEN; prefer the variable for the token, since arguments are visible to other local users. ' +
     'Shows a progress bar on stderr when stderr is a terminal. If you have two-factor authentication, ' +
     'pass the code from your authenticator app (or a recovery code) with --otp; on a terminal the ' +
-    'command asks for it when the server wants one. Automation tokens need no code.',
+    'command asks for it when the server wants one. Automation tokens need no code. ' +
+    'Several files go in one request as a tar stream (POST /api/v1/repos/OWNER/REPO/import), stored in ' +
+    'batches, which is much faster for many packages; each file is still stored all or nothing, a ' +
+    'refused file does not stop the others, and the command exits with 1 when any was refused.',
   options: {
     tag: { type: 'string' },
     otp: { type: 'string' },
     url: { type: 'string' },
     token: { type: 'string' },
   },
-  args: { min: 2, max: 2 },
+  args: { min: 2, max: 100_000 },
   examples: [
     'STOCKADE_URL=http://127.0.0.1:8080 STOCKADE_TOKEN=stk_… stockade push acme/web ./hello-1.0.0.tgz',
     'stockade push acme/web ./hello-1.1.0-beta.1.tgz --tag next',
     'stockade push acme/web ./hello-1.0.1.tgz --otp 123456',
     'stockade push acme/os/debian/bookworm ./acme-agent_1.2.0-1_amd64.deb',
+    'stockade push acme/os/el/9 ./dist/*.rpm',
   ],
   async run(ctx) {
     const { repo, ...place } = parsePushTarget(arg(ctx, 0));
+    const files = ctx.args.slice(1);
     const file = arg(ctx, 1);
     const base = stringOption(ctx.options, 'url') ?? ctx.env.STOCKADE_URL;
     const token = stringOption(ctx.options, 'token') ?? ctx.env.STOCKADE_TOKEN;
@@ -245,17 +298,15 @@ const push: Command = {
     const tag = stringOption(ctx.options, 'tag');
     const givenOtp = stringOption(ctx.options, 'otp');
     const otp = givenOtp === undefined ? undefined : otpHeader(givenOtp, (message) => new UsageError(message));
-    const url = uploadUrl(base, repo, path.basename(file), tag, place);
-    let size: number;
-    try {
-      const info = await stat(file);
-      if (!info.isFile()) throw new CliError(`${file} is not a file`);
-      size = info.size;
-    } catch (error) {
-      if (error instanceof CliError) throw error;
-      throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    const send = (code: string | undefined) => upload({ url, token, otp: code, file, size, progress: ctx.stderr.isTTY === true, stderr: ctx.stderr });
+    if (files.length > 1 && tag !== undefined) throw new UsageError('--tag applies to one file: push tagged packages one at a time');
+    let size = 0;
+    for (const one of files) size += await fileSize(one);
+    const url = files.length > 1 ? importUrl(base, repo, place) : uploadUrl(base, repo, path.basename(file), tag, place);
+    // Absolute paths: the server keeps only each entry's base name.
+    const open = files.length > 1 ? () => Readable.from(createTar({ portable: true, onwarn: () => undefined }, files.map((f) => path.resolve(f)))) : undefined;
+    const what = files.length > 1 ? `${files.length} files` : file;
+    const send = (code: string | undefined) =>
+      upload({ url, token, otp: code, file: what, size, progress: ctx.stderr.isTTY === true, stderr: ctx.stderr, ...(open ? { open } : {}) });
     let answer = await send(otp);
     // The server refuses before it reads the body, so nothing was stored; each upload() opens the
     // file afresh, so the retry sends the whole body again.
@@ -267,6 +318,7 @@ const push: Command = {
       answer = await send(code);
     }
     if (answer.status < 200 || answer.status >= 300) throw serverError(answer.status, answer.statusMessage, answer.body);
+    if (files.length > 1) return reportImport(ctx, repo, answer);
     let result: UploadResponse;
     try {
       result = JSON.parse(answer.body) as UploadResponse;

@@ -62,6 +62,21 @@ export interface StoredPackage {
   retired: string[];
 }
 
+/** A new version with its one file, as formats hand it to publish. */
+export interface PublishInput {
+  version: string;
+  metadata: Record<string, unknown>;
+  file: { filename: string; digests: BlobDigests };
+  distTags: Record<string, string>;
+  /** A tag that must exist after the publish; set to this version when the package lacks it (npm: `latest`). */
+  defaultTag?: string;
+  details?: Record<string, unknown>;
+  /** The gate's decision; a quarantined version is stored invisible and its tags wait for approval. */
+  gate?: GateRecord & { status: VersionStatus };
+  /** Format-specific rows written in the same transaction (e.g. APT index entries). */
+  within?: (tx: Tx, ids: { packageId: number; versionId: number }) => Promise<void>;
+}
+
 export type VersionCompare = (a: string, b: string) => number;
 
 /** The cache key other nodes receive when a package changes. */
@@ -190,94 +205,106 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     return { ...file, size: Number(row.size), status, reasons: status === 'quarantined' ? (readGate(row).reasons ?? []) : [] };
   }
 
+  /** The rows of one publish, inside a caller's transaction (see publish and publishMany). */
+  async function publishIn(tx: Tx, actor: Actor, ref: PackageRef, input: PublishInput, at: string): Promise<void> {
+    const status = input.gate?.status ?? 'published';
+    // Creates the package or bumps its revision (taking its row lock) in one statement.
+    const { id: packageId } = await tx
+      .insertInto('packages')
+      .values({ repo_id: ref.repo.id, format: ref.format, name: ref.name, rev: 1, created_at: at, updated_at: at })
+      .onConflict((oc) => oc.columns(['repo_id', 'format', 'name']).doUpdateSet({ rev: sql<number>`packages.rev + 1`, updated_at: at }))
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    // No row back: the version was unpublished and may never be used again.
+    const version = await tx
+      .insertInto('versions')
+      .columns(['package_id', 'version', 'metadata', 'deprecated', 'publisher', 'created_at', 'status', 'verdict', 'findings', 'gate'])
+      .expression(
+        tx
+          .selectNoFrom((eb) => [
+            eb.val(packageId).as('package_id'),
+            eb.val(input.version).as('version'),
+            eb.val(JSON.stringify(input.metadata)).as('metadata'),
+            eb.val(null).as('deprecated'),
+            eb.val(actor.name).as('publisher'),
+            eb.val(at).as('created_at'),
+            eb.val(status).as('status'),
+            eb.val(input.gate?.verdict ?? 'allow').as('verdict'),
+            eb.val(JSON.stringify(input.gate?.findings ?? [])).as('findings'),
+            eb.val(input.gate ? JSON.stringify(gateExtras(input.gate, status === 'quarantined' ? pendingTags(input) : undefined)) : null).as('gate'),
+          ])
+          .where((eb) =>
+            eb.not(eb.exists(eb.selectFrom('retired_versions').select('retired_versions.version').where('retired_versions.package_id', '=', packageId).where('retired_versions.version', '=', input.version))),
+          ),
+      )
+      .returning('id')
+      .executeTakeFirst();
+    if (!version) throw new StockadeError('VERSION_REUSED', [ref.name, input.version]);
+    const d = input.file.digests;
+    await tx
+      .insertInto('files')
+      .values({ package_id: packageId, version_id: version.id, filename: input.file.filename, sha256: d.sha256, sha512: d.sha512, sha1: d.sha1, md5: d.md5, size: d.size, created_at: at })
+      .execute();
+    if (input.within) await input.within(tx, { packageId, versionId: version.id });
+    if (status === 'published') for (const [tag, tagged] of Object.entries(input.distTags)) await upsertTag(tx, packageId, tag, tagged);
+    if (status === 'published' && input.defaultTag && !(input.defaultTag in input.distTags)) {
+      await tx
+        .insertInto('dist_tags')
+        .values({ package_id: packageId, tag: input.defaultTag, version: input.version, updated_at: at })
+        .onConflict((oc) => oc.columns(['package_id', 'tag']).doNothing())
+        .execute();
+    }
+    await audit.record(tx, actor, {
+      action: status === 'quarantined' ? 'package.quarantine' : 'package.publish',
+      target: target(ref, input.version),
+      details: {
+        sha256: d.sha256,
+        size: d.size,
+        distTags: input.distTags,
+        ...(input.gate ? { verdict: input.gate.verdict, reasons: input.gate.reasons ?? [] } : {}),
+        ...(input.details ?? {}),
+      },
+    });
+  }
+
   /**
    * Records a new version with its file and tags. Exactly one of several concurrent publishes of
    * the same version wins; the others get VERSION_EXISTS.
    */
-  async function publish(
-    actor: Actor,
-    ref: PackageRef,
-    input: {
-      version: string;
-      metadata: Record<string, unknown>;
-      file: { filename: string; digests: BlobDigests };
-      distTags: Record<string, string>;
-      /** A tag that must exist after the publish; set to this version when the package lacks it (npm: `latest`). */
-      defaultTag?: string;
-      details?: Record<string, unknown>;
-      /** The gate's decision; a quarantined version is stored invisible and its tags wait for approval. */
-      gate?: GateRecord & { status: VersionStatus };
-      /** Format-specific rows written in the same transaction (e.g. APT index entries). */
-      within?: (tx: Tx, ids: { packageId: number; versionId: number }) => Promise<void>;
-    },
-  ): Promise<void> {
+  async function publish(actor: Actor, ref: PackageRef, input: PublishInput): Promise<void> {
     const at = nowIso();
-    const status = input.gate?.status ?? 'published';
     try {
-      await db.transaction().execute(async (tx) => {
-        // Creates the package or bumps its revision (taking its row lock) in one statement.
-        const { id: packageId } = await tx
-          .insertInto('packages')
-          .values({ repo_id: ref.repo.id, format: ref.format, name: ref.name, rev: 1, created_at: at, updated_at: at })
-          .onConflict((oc) => oc.columns(['repo_id', 'format', 'name']).doUpdateSet({ rev: sql<number>`packages.rev + 1`, updated_at: at }))
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        // No row back: the version was unpublished and may never be used again.
-        const version = await tx
-          .insertInto('versions')
-          .columns(['package_id', 'version', 'metadata', 'deprecated', 'publisher', 'created_at', 'status', 'verdict', 'findings', 'gate'])
-          .expression(
-            tx
-              .selectNoFrom((eb) => [
-                eb.val(packageId).as('package_id'),
-                eb.val(input.version).as('version'),
-                eb.val(JSON.stringify(input.metadata)).as('metadata'),
-                eb.val(null).as('deprecated'),
-                eb.val(actor.name).as('publisher'),
-                eb.val(at).as('created_at'),
-                eb.val(status).as('status'),
-                eb.val(input.gate?.verdict ?? 'allow').as('verdict'),
-                eb.val(JSON.stringify(input.gate?.findings ?? [])).as('findings'),
-                eb.val(input.gate ? JSON.stringify(gateExtras(input.gate, status === 'quarantined' ? pendingTags(input) : undefined)) : null).as('gate'),
-              ])
-              .where((eb) =>
-                eb.not(eb.exists(eb.selectFrom('retired_versions').select('retired_versions.version').where('retired_versions.package_id', '=', packageId).where('retired_versions.version', '=', input.version))),
-              ),
-          )
-          .returning('id')
-          .executeTakeFirst();
-        if (!version) throw new StockadeError('VERSION_REUSED', [ref.name, input.version]);
-        const d = input.file.digests;
-        await tx
-          .insertInto('files')
-          .values({ package_id: packageId, version_id: version.id, filename: input.file.filename, sha256: d.sha256, sha512: d.sha512, sha1: d.sha1, md5: d.md5, size: d.size, created_at: at })
-          .execute();
-        if (input.within) await input.within(tx, { packageId, versionId: version.id });
-        if (status === 'published') for (const [tag, tagged] of Object.entries(input.distTags)) await upsertTag(tx, packageId, tag, tagged);
-        if (status === 'published' && input.defaultTag && !(input.defaultTag in input.distTags)) {
-          await tx
-            .insertInto('dist_tags')
-            .values({ package_id: packageId, tag: input.defaultTag, version: input.version, updated_at: at })
-            .onConflict((oc) => oc.columns(['package_id', 'tag']).doNothing())
-            .execute();
-        }
-        await audit.record(tx, actor, {
-          action: status === 'quarantined' ? 'package.quarantine' : 'package.publish',
-          target: target(ref, input.version),
-          details: {
-            sha256: d.sha256,
-            size: d.size,
-            distTags: input.distTags,
-            ...(input.gate ? { verdict: input.gate.verdict, reasons: input.gate.reasons ?? [] } : {}),
-            ...(input.details ?? {}),
-          },
-        });
-      });
+      await db.transaction().execute((tx) => publishIn(tx, actor, ref, input, at));
     } catch (error) {
       if (isUniqueViolation(error)) throw new StockadeError('VERSION_EXISTS', [ref.name, input.version]);
       throw error;
     }
     changes.publish('package', packageChangeKey(ref));
+  }
+
+  /**
+   * Records many new versions in one transaction (bulk imports): one commit instead of one per
+   * file. Each publish runs under its own savepoint, so one that fails (a version taken meanwhile,
+   * a retired version) is rolled back alone and reported in its slot; the others are kept.
+   */
+  async function publishMany(actor: Actor, items: readonly { ref: PackageRef; input: PublishInput }[]): Promise<(Error | null)[]> {
+    const at = nowIso();
+    const outcomes: (Error | null)[] = items.map(() => null);
+    await db.transaction().execute(async (tx) => {
+      for (const [i, { ref, input }] of items.entries()) {
+        await sql`savepoint publish_item`.execute(tx);
+        try {
+          await publishIn(tx, actor, ref, input, at);
+          await sql`release savepoint publish_item`.execute(tx);
+        } catch (error) {
+          await sql`rollback to savepoint publish_item`.execute(tx);
+          await sql`release savepoint publish_item`.execute(tx);
+          outcomes[i] = isUniqueViolation(error) ? new StockadeError('VERSION_EXISTS', [ref.name, input.version]) : error instanceof Error ? error : new Error(String(error));
+        }
+      }
+    });
+    for (const [i, { ref }] of items.entries()) if (outcomes[i] === null) changes.publish('package', packageChangeKey(ref));
+    return outcomes;
   }
 
   /**
@@ -656,6 +683,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
     versionState,
     findFile,
     publish,
+    publishMany,
     addFile,
     setDistTag,
     removeDistTag,

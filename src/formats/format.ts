@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../domain/audit.js';
+import type { PackageRef, PublishInput } from '../domain/packages.js';
+import type { BlobDigests } from '../store/blobs/blob-store.js';
+import type { Verdict } from '../security/policy.js';
 import type { RepoInfo } from '../domain/repos.js';
 import type { ServerContext } from '../http/context.js';
 import type { ContentView } from '../security/types.js';
@@ -34,6 +37,33 @@ export interface UploadResult {
   reasons: string[];
 }
 
+/** A new file, parsed and judged by the gate, not stored yet: what bulk imports batch. */
+export interface StagedUpload {
+  ref: PackageRef;
+  data: Buffer;
+  /** The gate's decision (a block was already an error). */
+  verdict: Verdict;
+  /** The answer's identity fields. */
+  result: Pick<UploadResult, 'format' | 'name' | 'version' | 'filename'>;
+  /** What to record once the bytes are stored. */
+  publication(digests: BlobDigests): PublishInput;
+}
+
+/** A staged upload still to store, or one settled without storing anything (the same file again). */
+export type Staged = { kind: 'new'; staged: StagedUpload } | { kind: 'done'; result: UploadResult };
+
+/** The answer for a staged upload once stored. */
+export function stagedResult(staged: StagedUpload, digests: BlobDigests): UploadResult {
+  return { ...staged.result, sha256: digests.sha256, size: digests.size, verdict: staged.verdict.action as UploadResult['verdict'], reasons: staged.verdict.reasons };
+}
+
+/** Stores one staged upload on its own: its bytes, then its one transaction. */
+export async function commitStaged(ctx: ServerContext, actor: Actor, staged: StagedUpload): Promise<UploadResult> {
+  const digests = await ctx.blobs.put(staged.data);
+  await ctx.domain.packages.publish(actor, staged.ref, staged.publication(digests));
+  return stagedResult(staged, digests);
+}
+
 /**
  * What a package format provides. Adding a format is one folder plus one line in list.ts.
  * Its client protocol is mounted at `/{owner}/{repo}/{name}/`.
@@ -60,4 +90,10 @@ export interface Format {
    * and component).
    */
   upload(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; filename: string; data: Buffer; tag?: string; target?: UploadTarget }): Promise<UploadResult>;
+  /**
+   * Optional, for bulk imports: everything upload does short of storing a new file (parse, check,
+   * judge), so the importer can store many files at once. `upload` of such a format is stage
+   * followed by commitStaged.
+   */
+  stage?(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; filename: string; data: Buffer; target?: UploadTarget }): Promise<Staged>;
 }

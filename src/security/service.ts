@@ -5,7 +5,7 @@ import type { RepoInfo } from '../domain/repos.js';
 import { analyzers as defaultAnalyzers } from './analyzers/list.js';
 import { scanArtifact, type ScanCache, type ScanReport } from './gate.js';
 import { StockadeError } from '../errors.js';
-import { createJudge, DEFAULT_POLICY, joinReasons, parsePolicy, type Policy, type Verdict } from './policy.js';
+import { createJudge, DEFAULT_POLICY, joinReasons, type Judge, parsePolicy, type Policy, type Verdict } from './policy.js';
 import { createAdvisoryLookup } from './advisory-lookup.js';
 import { createPopularNames } from './popular.js';
 import type { AdvisoryLookup, Analyzer, AnalyzerFinding, ArtifactClaims, ArtifactInfo, ContentView, PopularNames } from './types.js';
@@ -34,9 +34,23 @@ export function createSecurityGate(domain: Domain, options: SecurityGateOptions)
     put: (sha256, analyzer, version, findings) => domain.scanResults.put(sha256, analyzer, version, findings),
   };
 
-  async function policyOf(repo: RepoInfo): Promise<{ policy: Policy; exceptions: Awaited<ReturnType<Domain['policies']['get']>>['exceptions'] }> {
-    const record = await domain.policies.get(repo);
-    return { policy: record.document === null ? DEFAULT_POLICY : parsePolicy(record.document), exceptions: record.exceptions };
+  type PolicyRecord = Awaited<ReturnType<Domain['policies']['get']>>;
+  // Policies are cached as records; each record is parsed and compiled once, not per upload.
+  const compiled = new WeakMap<PolicyRecord, { policy: Policy; exceptions: PolicyRecord['exceptions']; judge: Judge }>();
+
+  function compiledOf(record: PolicyRecord) {
+    let found = compiled.get(record);
+    if (!found) {
+      const policy = record.document === null ? DEFAULT_POLICY : parsePolicy(record.document);
+      found = { policy, exceptions: record.exceptions, judge: createJudge(policy, record.exceptions) };
+      compiled.set(record, found);
+    }
+    return found;
+  }
+
+  async function policyOf(repo: RepoInfo): Promise<{ policy: Policy; exceptions: PolicyRecord['exceptions'] }> {
+    const { policy, exceptions } = compiledOf(await domain.policies.get(repo));
+    return { policy, exceptions };
   }
 
   /** Scans an artifact bound for `repo` and judges it by that repository's policy. */
@@ -50,7 +64,7 @@ export function createSecurityGate(domain: Domain, options: SecurityGateOptions)
       ownerNames?: readonly string[];
     },
   ): Promise<GateOutcome> {
-    const { policy, exceptions } = await policyOf(repo);
+    const { judge } = compiledOf(await domain.policies.get(repo));
     let ownerNames: Promise<ReadonlySet<string>> | undefined;
     const loadOwnerNames = () =>
       (ownerNames ??= Promise.resolve(input.ownerNames ?? domain.packages.namesOfOwner(repo.ownerId, input.artifact.format)).then((names) => new Set(names)));
@@ -70,7 +84,6 @@ export function createSecurityGate(domain: Domain, options: SecurityGateOptions)
         ...(options.onAnalyzerError ? { onError: options.onAnalyzerError } : {}),
       },
     );
-    const judge = createJudge(policy, exceptions);
     const verdict = judge({ name: input.artifact.name, version: input.artifact.version, findings: report.findings, failures: report.failures });
     return { verdict, report };
   }

@@ -160,6 +160,7 @@ export const API_ROUTES: Record<string, Access> = {
   'POST /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank': 'repo-write',
   'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank': 'repo-write',
   'PUT /repos/{owner}/{repo}/upload': 'repo-write',
+  'POST /repos/{owner}/{repo}/import': 'repo-write',
   'GET /repos/{owner}/{repo}/policy': 'repo-read',
   'PUT /repos/{owner}/{repo}/policy': 'repo-admin',
   'DELETE /repos/{owner}/{repo}/policy': 'repo-admin',

@@ -157,6 +157,36 @@ test('push puts a .deb into an APT distribution and an .rpm into a distribution 
   assert.match(errorLine(withoutPlace), /needs a distribution and release/);
 });
 
+test('push with several files imports them in one request and names each result', async () => {
+  const env = { STOCKADE_URL: server.url, STOCKADE_TOKEN: token };
+  const built = [];
+  for (const name of ['acme-bulk-one', 'acme-bulk-two']) built.push(await buildDeb({ name, version: '1.0-1', arch: 'all' }));
+  const notes = path.join(work, 'bulk-notes.txt');
+  await writeFile(notes, 'not a package\n');
+  try {
+    const pushed = await cli.run(['push', 'acme/web/debian/bookworm', built[0]!.path, built[1]!.path, notes], { env });
+    assert.equal(pushed.code, 1, 'a refused file makes the command fail');
+    assert.match(pushed.stdout, /^pushed 2 of 3 files to acme\/web; 1 refused$/m);
+    assert.match(pushed.stdout, /^ {2}stored {2}\S+\.deb → debian acme-bulk-one@1\.0-1$/m);
+    assert.match(pushed.stdout, /^ {2}refused {2}bulk-notes\.txt: could not detect the package format of bulk-notes\.txt$/m);
+    const packages = await (await fetch(`${server.url}/acme/web/debian/dists/bookworm/main/binary-amd64/Packages`)).text();
+    assert.match(packages, /^Package: acme-bulk-one$/m);
+    assert.match(packages, /^Package: acme-bulk-two$/m);
+
+    const json = await cli.run(['push', 'acme/web/debian/bookworm', built[0]!.path, built[1]!.path, '--json'], { env });
+    assert.equal(json.code, 0, json.stderr);
+    const answer = JSON.parse(json.stdout) as { stored: number; failed: number; results: { file: string; name: string }[] };
+    assert.equal(answer.stored, 2, 'the same files again are answered as stored');
+    assert.deepEqual(answer.results.map((r) => r.name), ['acme-bulk-one', 'acme-bulk-two']);
+
+    const tagged = await cli.run(['push', 'acme/web/debian/bookworm', built[0]!.path, built[1]!.path, '--tag', 'next'], { env });
+    assert.equal(tagged.code, 2);
+    assert.match(tagged.stderr, /--tag applies to one file/);
+  } finally {
+    for (const b of built) await b.cleanup();
+  }
+});
+
 test('a token revoked with the CLI stops working on the running server', async () => {
   const env = { STOCKADE_URL: server.url, STOCKADE_TOKEN: token };
   const first = await cli.run(['push', 'acme/web', await npmTarball('@acme/revoked', '1.0.0')], { env });

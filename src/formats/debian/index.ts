@@ -1,5 +1,5 @@
 import type { Format } from '../format.js';
-import { compareVersionKeys, FORMAT, ingestDeb, inspectDeb } from './publish.js';
+import { compareVersionKeys, FORMAT, ingestDeb, inspectDeb, stageDeb } from './publish.js';
 import { debianRoutes } from './routes.js';
 
 /** apt-get reads an APT repository at `/{owner}/{repo}/debian/`; .deb files arrive through the REST API. */
@@ -17,4 +17,5 @@ export const debianFormat: Format = {
     return { name, version, filename, manifest, view };
   },
   upload: (ctx, input) => ingestDeb(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),
+  stage: (ctx, input) => stageDeb(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),
 };

@@ -7,7 +7,7 @@ import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
 import { gateRecordOf } from '../../security/service.js';
 import type { ArtifactInfo, ContentView } from '../../security/types.js';
-import type { InspectedArtifact, UploadResult, UploadTarget } from '../format.js';
+import { commitStaged, type InspectedArtifact, type Staged, type StagedUpload, type UploadResult, type UploadTarget } from '../format.js';
 import { listInAnotherDistribution, storedResult } from '../os-listing.js';
 import { debFilename, packagesStanza, poolPath, sourceOf } from './apt-index.js';
 import { parseDeb } from './deb.js';
@@ -68,6 +68,12 @@ function placeOf(target: UploadTarget | undefined): { dist: string; component: s
  * name, version and architecture is refused.
  */
 export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<UploadResult> {
+  const staged = await stageDeb(ctx, input);
+  return staged.kind === 'done' ? staged.result : commitStaged(ctx, input.actor, staged.staged);
+}
+
+/** Everything ingestDeb does short of storing a new file; see Format.stage. */
+export async function stageDeb(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<Staged> {
   const { dist, component } = placeOf(input.target);
   const inspected = await inspectDeb(input.data, [dist]);
   const { name, version, arch, filename, contents } = inspected;
@@ -86,7 +92,7 @@ export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; act
     // The same file again: list it here too, if it is not already.
     const versionId = await ctx.domain.apt.versionId(input.repo.id, FORMAT, name, key);
     if (versionId === null || (await ctx.domain.apt.isListed(input.repo.id, versionId, dist, component))) {
-      return storedResult(base, { quarantined: existing.status === 'quarantined', reasons: existing.reasons });
+      return { kind: 'done', result: storedResult(base, { quarantined: existing.status === 'quarantined', reasons: existing.reasons }) };
     }
     const stanza = packagesStanza(contents.control, { poolPath: pool, size: existing.size, md5: existing.md5, sha1: existing.sha1, sha256: existing.sha256 });
     const listed = await listInAnotherDistribution(ctx, {
@@ -101,20 +107,26 @@ export async function ingestDeb(ctx: ServerContext, input: { repo: RepoInfo; act
       view: inspected.view,
       addEntry: () => ctx.domain.apt.addEntry(ctx.domain.db, { repoId: input.repo.id, versionId, dist, component, arch, poolPath: pool, stanza }),
     });
-    return storedResult(base, listed);
+    return { kind: 'done', result: storedResult(base, listed) };
   }
 
   const verdict = await ctx.gate.admit(input.actor, input.repo, { artifact, view: inspected.view });
-
-  const stored = await ctx.blobs.put(input.data);
-  const stanza = packagesStanza(contents.control, { poolPath: pool, size: stored.size, md5: stored.md5, sha1: stored.sha1, sha256: stored.sha256 });
-  await ctx.domain.packages.publish(input.actor, ref, {
-    version: key,
-    metadata: { control: contents.control.toObject(), arch, dist, component, poolPath: pool, unpackedSize: contents.unpackedSize },
-    file: { filename, digests: stored },
-    distTags: {},
-    gate: gateRecordOf(verdict),
-    within: (tx, ids) => ctx.domain.apt.addEntry(tx, { repoId: input.repo.id, versionId: ids.versionId, dist, component, arch, poolPath: pool, stanza }),
-  });
-  return { format: FORMAT, name, version, filename, sha256, size: stored.size, verdict: verdict.action as UploadResult['verdict'], reasons: verdict.reasons };
+  const staged: StagedUpload = {
+    ref,
+    data: input.data,
+    verdict,
+    result: { format: FORMAT, name, version, filename },
+    publication: (stored) => {
+      const stanza = packagesStanza(contents.control, { poolPath: pool, size: stored.size, md5: stored.md5, sha1: stored.sha1, sha256: stored.sha256 });
+      return {
+        version: key,
+        metadata: { control: contents.control.toObject(), arch, dist, component, poolPath: pool, unpackedSize: contents.unpackedSize },
+        file: { filename, digests: stored },
+        distTags: {},
+        gate: gateRecordOf(verdict),
+        within: (tx, ids) => ctx.domain.apt.addEntry(tx, { repoId: input.repo.id, versionId: ids.versionId, dist, component, arch, poolPath: pool, stanza }),
+      };
+    },
+  };
+  return { kind: 'new', staged };
 }

@@ -1,5 +1,5 @@
 import type { Format } from '../format.js';
-import { compareVersionKeys, ECOSYSTEM, FORMAT, ingestRpm, inspectRpm } from './publish.js';
+import { compareVersionKeys, ECOSYSTEM, FORMAT, ingestRpm, inspectRpm, stageRpm } from './publish.js';
 import { rpmRoutes } from './routes.js';
 
 const LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
@@ -19,4 +19,5 @@ export const rpmFormat: Format = {
     return { name, version, filename, manifest, view };
   },
   upload: (ctx, input) => ingestRpm(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),
+  stage: (ctx, input) => stageRpm(ctx, { repo: input.repo, actor: input.actor, data: input.data, ...(input.target ? { target: input.target } : {}) }),
 };

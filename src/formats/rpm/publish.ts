@@ -7,7 +7,7 @@ import { StockadeError } from '../../errors.js';
 import type { ServerContext } from '../../http/context.js';
 import { gateRecordOf } from '../../security/service.js';
 import type { ArtifactInfo } from '../../security/types.js';
-import type { InspectedArtifact, UploadResult, UploadTarget } from '../format.js';
+import { commitStaged, type InspectedArtifact, type Staged, type StagedUpload, type UploadResult, type UploadTarget } from '../format.js';
 import { listInAnotherDistribution, storedResult } from '../os-listing.js';
 import { evrText, rpmGateManifest } from './gate-manifest.js';
 import { parseRpm, readRpmPayload, type RpmPackage } from './package.js';
@@ -84,6 +84,12 @@ function distOf(target: UploadTarget | undefined): string {
  * EVR and architecture is refused.
  */
 export async function ingestRpm(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<UploadResult> {
+  const staged = await stageRpm(ctx, input);
+  return staged.kind === 'done' ? staged.result : commitStaged(ctx, input.actor, staged.staged);
+}
+
+/** Everything ingestRpm does short of storing a new file; see Format.stage. */
+export async function stageRpm(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer; target?: UploadTarget }): Promise<Staged> {
   const dist = distOf(input.target);
   const inspected = await inspectRpm(input.data, [dist]);
   const { pkg, name, version, filename } = inspected;
@@ -111,7 +117,7 @@ export async function ingestRpm(ctx: ServerContext, input: { repo: RepoInfo; act
     // The same file again: list it in this distribution too, if it is not already.
     const versionId = await ctx.domain.apt.versionId(input.repo.id, FORMAT, name, key);
     if (versionId === null || (await ctx.domain.rpm.isListed(input.repo.id, versionId, dist))) {
-      return storedResult(base, { quarantined: existing.status === 'quarantined', reasons: existing.reasons });
+      return { kind: 'done', result: storedResult(base, { quarantined: existing.status === 'quarantined', reasons: existing.reasons }) };
     }
     const listed = await listInAnotherDistribution(ctx, {
       repo: input.repo,
@@ -125,31 +131,37 @@ export async function ingestRpm(ctx: ServerContext, input: { repo: RepoInfo; act
       view: inspected.view,
       addEntry: () => ctx.domain.rpm.addEntry(ctx.domain.db, { ...entryOf(existing), versionId }),
     });
-    return storedResult(base, listed);
+    return { kind: 'done', result: storedResult(base, listed) };
   }
 
   const verdict = await ctx.gate.admit(input.actor, input.repo, { artifact, view: inspected.view });
-
-  const stored = await ctx.blobs.put(input.data);
-  const entry = entryOf(stored);
-  await ctx.domain.packages.publish(input.actor, ref, {
-    version: key,
-    metadata: {
-      epoch: pkg.epoch,
-      version: pkg.version,
-      release: pkg.release,
-      arch: pkg.arch,
-      dist,
-      location,
-      summary: pkg.summary,
-      license: pkg.license,
-      sourceRpm: pkg.sourceRpm,
-      signed: pkg.signed,
+  const staged: StagedUpload = {
+    ref,
+    data: input.data,
+    verdict,
+    result: { format: FORMAT, name, version, filename },
+    publication: (stored) => {
+      const entry = entryOf(stored);
+      return {
+        version: key,
+        metadata: {
+          epoch: pkg.epoch,
+          version: pkg.version,
+          release: pkg.release,
+          arch: pkg.arch,
+          dist,
+          location,
+          summary: pkg.summary,
+          license: pkg.license,
+          sourceRpm: pkg.sourceRpm,
+          signed: pkg.signed,
+        },
+        file: { filename, digests: stored },
+        distTags: {},
+        gate: gateRecordOf(verdict),
+        within: (tx, ids) => ctx.domain.rpm.addEntry(tx, { ...entry, versionId: ids.versionId }),
+      };
     },
-    file: { filename, digests: stored },
-    distTags: {},
-    gate: gateRecordOf(verdict),
-    within: (tx, ids) => ctx.domain.rpm.addEntry(tx, { ...entry, versionId: ids.versionId }),
-  });
-  return { format: FORMAT, name, version, filename, sha256, size: stored.size, verdict: verdict.action as UploadResult['verdict'], reasons: verdict.reasons };
+  };
+  return { kind: 'new', staged };
 }

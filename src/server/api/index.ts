@@ -14,6 +14,7 @@ import { securityRoutes } from './security.js';
 import { sessionRoutes } from './session.js';
 import { withErrorResponse } from './schemas.js';
 import { tokenRoutes } from './tokens.js';
+import { importRoutes } from './import.js';
 import { uploadRoutes } from './upload.js';
 import { userRoutes } from './users.js';
 
@@ -40,6 +41,7 @@ const resources: readonly ((app: ApiApp, ctx: ServerContext) => Promise<void>)[]
   repoRoutes,
   packageRoutes,
   uploadRoutes,
+  importRoutes,
   securityRoutes,
   auditRoutes,
 ];

@@ -47,6 +47,12 @@ export interface BlobStore {
    */
   put(source: Readable | Buffer, options?: PutOptions): Promise<BlobDigests>;
   /**
+   * Stores several files already in memory (bulk imports): each atomically, all durable when it
+   * resolves, with the writes in flight together. On an error some may already be stored, which
+   * is harmless: content-addressed blobs nothing references are collected as garbage.
+   */
+  putMany(data: readonly Buffer[]): Promise<BlobDigests[]>;
+  /**
    * Streams a blob, or the inclusive byte `range` of it. Bytes past the end are not returned, so
    * callers answering HTTP range requests check `stat()` first to send 416. Throws NOT_FOUND.
    */
@@ -93,6 +99,8 @@ export interface BlobStoreDriver {
    * atomically like a writer's commit, without the stream machinery a small upload does not need.
    */
   putBuffer?(data: Buffer, sha256: string): Promise<void>;
+  /** Optional: several putBuffer calls at once, sharing directory syncs. */
+  putBuffers?(items: readonly { data: Buffer; sha256: string }[]): Promise<void>;
   /** Opened stream, or null when the blob is absent. */
   get(sha256: string, range?: ByteRange): Promise<Readable | null>;
   stat(sha256: string): Promise<BlobStat | null>;
@@ -151,6 +159,15 @@ export function wrapBlobStore(driver: BlobStoreDriver): BlobStore {
 
   return {
     put: (source, options = {}) => put(driver, source, options),
+    async putMany(data) {
+      const digests = data.map(digestsOf);
+      if (driver.putBuffers) {
+        const items = data.map((bytes, i) => ({ data: bytes, sha256: (digests[i] as BlobDigests).sha256 }));
+        await mapErrors(driver, () => (driver.putBuffers as NonNullable<BlobStoreDriver['putBuffers']>)(items));
+        return digests;
+      }
+      return Promise.all(data.map((bytes) => put(driver, bytes, {})));
+    },
     get,
 
     async read(sha256) {
@@ -189,14 +206,18 @@ export function wrapBlobStore(driver: BlobStoreDriver): BlobStore {
   };
 }
 
-async function putBuffer(driver: BlobStoreDriver, write: (data: Buffer, sha256: string) => Promise<void>, data: Buffer, options: PutOptions): Promise<BlobDigests> {
-  const digests: BlobDigests = {
+function digestsOf(data: Buffer): BlobDigests {
+  return {
     sha256: createHash('sha256').update(data).digest('hex'),
     sha512: createHash('sha512').update(data).digest('hex'),
     sha1: createHash('sha1').update(data).digest('hex'),
     md5: createHash('md5').update(data).digest('hex'),
     size: data.length,
   };
+}
+
+async function putBuffer(driver: BlobStoreDriver, write: (data: Buffer, sha256: string) => Promise<void>, data: Buffer, options: PutOptions): Promise<BlobDigests> {
+  const digests = digestsOf(data);
   if (options.expectedSha256 !== undefined && digests.sha256 !== options.expectedSha256) {
     throw new StockadeError('INTEGRITY_MISMATCH', ['sha256 of the received bytes does not match']);
   }

@@ -97,24 +97,45 @@ export function createFsBlobDriver(options: FsBlobStoreOptions): BlobStoreDriver
     };
   }
 
-  async function putBuffer(data: Buffer, sha256: string): Promise<void> {
+  /** Writes `data` to a new temp file and makes it durable; returns the temp path. */
+  async function writeTemp(data: Buffer): Promise<string> {
     const tmpPath = path.join(tmpDir, randomUUID());
     const handle = await retryMissingDir(tmpDir, () => open(tmpPath, 'wx', 0o644));
     try {
       try {
-        await handle.writeFile(data);
+        let written = 0;
+        while (written < data.length) written += (await handle.write(data, written, data.length - written)).bytesWritten;
         await handle.sync();
       } finally {
         await handle.close();
       }
-      const target = blobPath(sha256);
-      const dir = path.dirname(target);
-      await retryMissingDir(dir, () => rename(tmpPath, target));
-      await syncDir(dir);
     } catch (error) {
       await rm(tmpPath, { force: true });
       throw error;
     }
+    return tmpPath;
+  }
+
+  /** Renames a durable temp file to its blob name; returns the directory to sync. */
+  async function publishTemp(tmpPath: string, sha256: string): Promise<string> {
+    const target = blobPath(sha256);
+    const dir = path.dirname(target);
+    try {
+      await retryMissingDir(dir, () => rename(tmpPath, target));
+    } catch (error) {
+      await rm(tmpPath, { force: true });
+      throw error;
+    }
+    return dir;
+  }
+
+  async function putBuffer(data: Buffer, sha256: string): Promise<void> {
+    await syncDir(await publishTemp(await writeTemp(data), sha256));
+  }
+
+  async function putBuffers(items: readonly { data: Buffer; sha256: string }[]): Promise<void> {
+    const dirs = await Promise.all(items.map(async (item) => publishTemp(await writeTemp(item.data), item.sha256)));
+    await Promise.all([...new Set(dirs)].map(syncDir));
   }
 
   async function statFile(file: string): Promise<BlobStat | null> {
@@ -140,6 +161,7 @@ export function createFsBlobDriver(options: FsBlobStoreOptions): BlobStoreDriver
     name: 'fs',
     createWriter,
     putBuffer,
+    putBuffers,
 
     async get(sha256, range) {
       let handle;
