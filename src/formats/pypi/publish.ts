@@ -102,31 +102,52 @@ const one = (form: UploadForm, key: string): string | undefined => {
   return value === undefined || value === '' ? undefined : value;
 };
 
+/** The digests an upload or an upstream index may declare, by their algorithm names. */
+const DIGESTS: Record<string, (data: Buffer) => string> = {
+  sha256: (data) => hash('sha256', data, 'hex'),
+  md5: (data) => hash('md5', data, 'hex'),
+  blake2_256: (data) => Buffer.from(blake2b(data, { dkLen: 32 })).toString('hex'),
+};
+
 /**
- * Checks the digests the client declared against the bytes: at least one is required, and each
- * one given must match. Returns the digests for the gate's integrity analyzer.
+ * Checks declared digests (algorithm → hex) against the bytes: at least one is required, and each
+ * one given must match. `words` name each digest and the file in the error. Returns the digests for
+ * the gate's integrity analyzer.
  */
-export function verifyDeclaredDigests(data: Buffer, form: UploadForm): Record<string, string> {
-  const declared: [string, string, () => string][] = [
-    ['sha256_digest', 'sha256', () => hash('sha256', data, 'hex')],
-    ['md5_digest', 'md5', () => hash('md5', data, 'hex')],
-    ['blake2_256_digest', 'blake2_256', () => Buffer.from(blake2b(data, { dkLen: 32 })).toString('hex')],
-  ];
+export function verifyDigests(
+  data: Buffer,
+  declared: Record<string, string>,
+  words: { label: (algorithm: string) => string; file: string } = { label: (a) => a, file: 'file' },
+): Record<string, string> {
   const checked: Record<string, string> = {};
-  for (const [field, algorithm, compute] of declared) {
-    const value = one(form, field);
+  for (const [algorithm, compute] of Object.entries(DIGESTS)) {
+    const value = Object.hasOwn(declared, algorithm) ? declared[algorithm] : undefined;
     if (value === undefined) continue;
     const claimed = value.trim().toLowerCase();
-    const actual = compute();
+    const actual = compute(data);
     if (claimed !== actual) {
-      throw new StockadeError('INTEGRITY_MISMATCH', [`${field} is ${printable(claimed, 80)} but the uploaded file's ${algorithm} is ${actual}: the file was changed or cut off on the way`]);
+      throw new StockadeError('INTEGRITY_MISMATCH', [`${words.label(algorithm)} is ${printable(claimed, 80)} but the ${words.file}'s ${algorithm} is ${actual}: the file was changed or cut off on the way`]);
     }
     checked[algorithm] = actual;
   }
-  if (Object.keys(checked).length === 0) {
+  if (Object.keys(checked).length === 0) throw new StockadeError('INTEGRITY_MISMATCH', ['no digest is declared for the file']);
+  return checked;
+}
+
+/**
+ * Checks the digests the client declared in the upload form (`sha256_digest`, `md5_digest`,
+ * `blake2_256_digest`; twine sends all three) against the bytes.
+ */
+export function verifyDeclaredDigests(data: Buffer, form: UploadForm): Record<string, string> {
+  const declared: Record<string, string> = {};
+  for (const algorithm of Object.keys(DIGESTS)) {
+    const value = one(form, `${algorithm}_digest`);
+    if (value !== undefined) declared[algorithm] = value;
+  }
+  if (Object.keys(declared).length === 0) {
     throw new StockadeError('INTEGRITY_MISMATCH', ['the upload declares no digest: send sha256_digest (twine does)']);
   }
-  return checked;
+  return verifyDigests(data, declared, { label: (algorithm) => `${algorithm}_digest`, file: 'uploaded file' });
 }
 
 /** Requirement lists compare without whitespace, which tools reformat freely. */
@@ -165,6 +186,14 @@ export function assertFormMatches(form: UploadForm, dist: InspectedDist): void {
   }
 }
 
+/** The file must be the release it was listed as; the file's own metadata is what installers read. */
+function assertExpected(expect: { name: string; version: string }, dist: InspectedDist): void {
+  if (expect.name === dist.name && sameVersion(expect.version, dist.version)) return;
+  throw new StockadeError('VALIDATION_FAILED', [
+    `${dist.filename} was listed as ${printable(expect.name, 100)} ${printable(expect.version, 60)} but its metadata says ${dist.name} ${dist.version}`,
+  ]);
+}
+
 function storedCoreMetadata(bytes: Buffer): StoredCoreMetadata {
   const text = bytes.toString('utf8');
   return Buffer.from(text, 'utf8').equals(bytes) ? { encoding: 'utf8', data: text } : { encoding: 'base64', data: bytes.toString('base64') };
@@ -181,6 +210,10 @@ export interface IngestInput {
   data: Buffer;
   /** The legacy upload form; absent for REST uploads, which have nothing to compare. */
   form?: UploadForm;
+  /** Digests vouched for elsewhere (an upstream index): each must match, and the gate sees them. */
+  claimedDigests?: Record<string, string>;
+  /** The project and version the file must be (what an upstream index listed it as). */
+  expect?: { name: string; version: string };
 }
 
 /**
@@ -190,9 +223,10 @@ export interface IngestInput {
  * another file under a taken name is FILE_EXISTS.
  */
 export async function ingestDist(ctx: ServerContext, input: IngestInput): Promise<UploadResult> {
-  const claimedDigests = input.form ? verifyDeclaredDigests(input.data, input.form) : {};
+  const claimedDigests = input.form ? verifyDeclaredDigests(input.data, input.form) : input.claimedDigests ? verifyDigests(input.data, input.claimedDigests) : {};
   const dist = await inspectDist(input.data, input.filename);
   if (input.form) assertFormMatches(input.form, dist);
+  if (input.expect) assertExpected(input.expect, dist);
   const { name, version, filename } = dist;
   const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
   const sha256 = hash('sha256', input.data, 'hex');

@@ -12,7 +12,9 @@ import { type CacheEntry, createPackumentCache, type RenderedDoc } from '../pack
 import { PYPI_ENDPOINTS, type PypiEndpointId } from './endpoints.js';
 import { normalizeProjectName } from './names.js';
 import { coreMetadataBytes, FORMAT, ingestDist, type PypiVersionRecord, type UploadForm } from './publish.js';
-import { negotiate, renderIndex, renderProject, type SimpleContentType } from './simple-api.js';
+import { createPypiRemote, type RemotePage, upstreamHeaders } from './remote.js';
+import { negotiate, renderIndex, renderProject, renderProjectPage, type SimpleContentType } from './simple-api.js';
+import { createPypiVirtual } from './virtual.js';
 
 /** Longest form field; descriptions (long READMEs) are the only large ones. */
 const MAX_FIELD_BYTES = 4 * 1024 * 1024;
@@ -59,6 +61,12 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const r = ref(repo, name);
     return cache.get(cache.key(repo.id, name), () => domain.packages.load(r), sharedDatabase ? () => domain.packages.currentRev(r) : undefined);
   }
+  const loadPackage = async (repo: RepoInfo, name: string) => (await loadProject(repo, name)).pkg;
+
+  // Remote repositories answer from their upstream (remote.ts); virtual ones merge their members
+  // (virtual.ts) and hear from remote members about upstream names they keep private (collisions).
+  const remote = createPypiRemote(ctx, { load: loadPackage }, { afterRefresh: (member, name, meta) => virtual.afterRefresh(member, name, meta) });
+  const virtual = createPypiVirtual(ctx, { load: loadPackage });
 
   /** Sends a generated page, with an ETag so pip's revalidation costs one small answer. */
   function sendPage(request: FastifyRequest, reply: FastifyReply, page: string | RenderedDoc, type: SimpleContentType): FastifyReply {
@@ -87,16 +95,45 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     return reply.code(301).header('cache-control', 'no-cache').redirect(`/${repo.path}/pypi${path}${query}`, 301);
   }
 
+  function sendRemotePage(request: FastifyRequest, reply: FastifyReply, remotePage: RemotePage, type: SimpleContentType): FastifyReply {
+    upstreamHeaders(reply, remotePage.cached);
+    return sendPage(request, reply, renderProjectPage(remotePage.page, type), type);
+  }
+
   async function projectPage(request: FastifyRequest, reply: FastifyReply, trailingSlash: boolean) {
     const { project } = request.params as { project: string };
     const repo = await readableRepo(request);
     const normalized = normalizeProjectName(project);
     if (normalized !== project || !trailingSlash) return redirect(request, reply, repo, `/simple/${encodeURIComponent(normalized)}/`);
+    const type = typeFor(request);
+    if (repo.kind === 'remote') return sendRemotePage(request, reply, await remote.project(repo, normalized), type);
+    if (repo.kind === 'virtual') {
+      const source = await virtual.resolve(request, repo, normalized, (member) => remote.project(member, normalized));
+      if (source.kind === 'remote') return sendRemotePage(request, reply, source.result, type);
+      // A merged page spans packages the cache keys separately: rendered per request.
+      return sendPage(request, reply, renderProject(source.pkg, type), type);
+    }
     const entry = await loadProject(repo, normalized);
     const pkg = entry.pkg;
     if (!pkg || pkg.versions.length === 0) throw new StockadeError('NOT_FOUND', [`project ${normalized}`]);
-    const type = typeFor(request);
     return sendPage(request, reply, cache.doc(entry, type, () => renderProject(pkg, type)), type);
+  }
+
+  /**
+   * The hosted or remote repository that stores a file asked of `repo`: `repo` itself unless it is
+   * virtual, where it is the member the project page came from. A remote repository's
+   * distribution file is brought in from upstream first; core metadata files never are (they
+   * are listed only once their file is stored).
+   */
+  async function fileSource(request: FastifyRequest, repo: RepoInfo, file: { name: string; distFile: string; isMetadata: boolean }): Promise<RepoInfo> {
+    let source: RepoInfo | null = repo;
+    if (repo.kind === 'virtual') {
+      const resolved = await virtual.resolve(request, repo, file.name, (member) => remote.project(member, file.name));
+      source = resolved.kind === 'remote' ? resolved.member : await virtual.hostedFileOwner(await virtual.viewOf(null, repo), file.name, file.distFile);
+    }
+    if (!source) throw new StockadeError('NOT_FOUND', [`file ${file.distFile}`]);
+    if (source.kind === 'remote' && !file.isMetadata) await remote.ensureFile(source, file.name, file.distFile);
+    return source;
   }
 
   async function download(request: FastifyRequest, reply: FastifyReply) {
@@ -105,19 +142,23 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const name = normalizeProjectName(project);
     const isMetadata = filename.endsWith('.metadata');
     const distFile = isMetadata ? filename.slice(0, -'.metadata'.length) : filename;
+    const source = await fileSource(request, repo, { name, distFile, isMetadata });
+    // Shared caches may keep a file only when both the repository asked and the one storing it are public.
+    const visibleAs = repo.visibility === 'private' ? repo : source;
+    const send = (file: { sha256: string; size: number }) => sendStoredFile(ctx, reply, visibleAs, file, 'application/octet-stream');
     // Published files come from the cached package; anything else asks the database why not.
-    const published = (await loadProject(repo, name)).pkg?.versions.find((v) => v.files.some((f) => f.filename === distFile));
+    const published = (await loadProject(source, name)).pkg?.versions.find((v) => v.files.some((f) => f.filename === distFile));
     const file = published?.files.find((f) => f.filename === distFile);
     if (!published || !file) {
-      const found = await domain.packages.findFile(ref(repo, name), distFile);
+      const found = await domain.packages.findFile(ref(source, name), distFile);
       if (!found) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
       // Held files are in no index; a direct link says why instead of pretending they do not exist.
       if (found.status === 'quarantined') throw new StockadeError('PACKAGE_QUARANTINED', [`${name} ${found.version}`, joinReasons(found.reasons) || 'awaiting review']);
       // Stored after the cached copy was loaded: the change notice is on its way.
-      if (!isMetadata) return sendStoredFile(ctx, reply, repo, found, 'application/octet-stream');
+      if (!isMetadata) return send(found);
       throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
     }
-    if (!isMetadata) return sendStoredFile(ctx, reply, repo, file, 'application/octet-stream');
+    if (!isMetadata) return send(file);
     const record = published.metadata as Partial<PypiVersionRecord> | undefined;
     const sha = record?.files?.[distFile]?.coreMetadataSha256;
     const stored = sha ? record?.coreMetadata?.[sha] : undefined;
@@ -126,7 +167,7 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     reply.headers({
       'content-type': 'text/plain; charset=utf-8',
       etag: `"${sha}"`,
-      'cache-control': `${repo.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
+      'cache-control': `${visibleAs.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
     });
     return reply.send(body);
   }
@@ -191,16 +232,27 @@ export async function pypiRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       ]);
     }
     assertAllowed(decision, repo, 'write');
-    assertHosted(repo);
+    await refuseNonHosted(repo);
     uploadTargets.set(request, repo);
   }
 
+  /** Only hosted repositories take uploads; a PyPI virtual repository names where to upload instead. */
+  async function refuseNonHosted(repo: RepoInfo): Promise<void> {
+    const view = repo.kind === 'virtual' ? await virtual.virtuals.view(repo) : null;
+    if (view?.format === FORMAT) {
+      const hosted = virtual.hostedOf(view).map((m) => m.path);
+      throw new StockadeError('VIRTUAL_READ_ONLY', [repo.path, hosted.length > 0 ? `its hosted members: ${hosted.join(', ')}` : 'it has no hosted member']);
+    }
+    assertHosted(repo);
+  }
+
   const handlers: Record<PypiEndpointId, (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>> = {
+    // A remote repository lists what it has cached; a virtual one merges its members.
     index: async (request, reply) => {
       const repo = await readableRepo(request);
-      const rows = await domain.packages.listNames(repo, FORMAT);
+      const names = repo.kind === 'virtual' ? await virtual.projectNames(request, repo) : (await domain.packages.listNames(repo, FORMAT)).map((r) => r.name);
       const type = typeFor(request);
-      return sendPage(request, reply, renderIndex(rows.map((r) => r.name), type), type);
+      return sendPage(request, reply, renderIndex(names, type), type);
     },
     'index-redirect': async (request, reply) => redirect(request, reply, await readableRepo(request), '/simple/'),
     project: (request, reply) => projectPage(request, reply, true),

@@ -1,4 +1,4 @@
-import type { StoredPackage } from '../../domain/packages.js';
+import type { StoredFile, StoredPackage, StoredVersion } from '../../domain/packages.js';
 import { comparePypiVersions, type PypiVersionRecord } from './publish.js';
 
 /**
@@ -57,12 +57,12 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-function page(title: string, links: string[]): string {
+function page(title: string, links: string[], apiVersion = API_VERSION): string {
   return [
     '<!DOCTYPE html>',
     '<html>',
     '  <head>',
-    `    <meta name="pypi:repository-version" content="${API_VERSION}">`,
+    `    <meta name="pypi:repository-version" content="${apiVersion}">`,
     `    <title>${escapeHtml(title)}</title>`,
     '  </head>',
     '  <body>',
@@ -84,75 +84,100 @@ export interface SimpleFile {
   filename: string;
   /** Relative to the project page. */
   url: string;
-  sha256: string;
-  size: number;
-  uploadTime: string;
+  /** Absent only for an upstream file whose index gave no sha256 (its download is refused). */
+  sha256?: string;
+  /** PEP 700 makes it mandatory; a page with a file of unknown size is served as API 1.0. */
+  size?: number;
+  uploadTime?: string;
   requiresPython?: string;
   coreMetadataSha256?: string;
   /** false, or the reason ('' when none was given). */
   yanked: false | string;
 }
 
+/** One project's page, whatever it was built from (a stored package, an upstream page). */
+export interface ProjectPage {
+  name: string;
+  /** PEP 440 order, oldest first. */
+  versions: string[];
+  files: SimpleFile[];
+}
+
 /** PEP 700: `yyyy-mm-ddThh:mm:ss.ffffffZ`. */
-function uploadTime(iso: string): string {
+export function uploadTime(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** Where a project page links a file: the repository's own `files/`, relative to the page. */
+export function fileUrl(name: string, filename: string): string {
+  return `../../files/${encodeURIComponent(name)}/${encodeURIComponent(filename)}`;
+}
+
+/** A stored file as the page lists it, with what its version record says about it. */
+export function storedSimpleFile(name: string, version: StoredVersion, file: StoredFile): SimpleFile {
+  const record = version.metadata as Partial<PypiVersionRecord>;
+  const entry = record.files?.[file.filename];
+  const item: SimpleFile = {
+    filename: file.filename,
+    url: fileUrl(name, file.filename),
+    sha256: file.sha256,
+    size: file.size,
+    uploadTime: uploadTime(entry?.uploadedAt ?? version.createdAt),
+    yanked: version.yanked === null ? false : version.yanked.reason,
+  };
+  if (entry?.requiresPython !== undefined) item.requiresPython = entry.requiresPython;
+  if (entry?.coreMetadataSha256 !== undefined && record.coreMetadata?.[entry.coreMetadataSha256]) item.coreMetadataSha256 = entry.coreMetadataSha256;
+  return item;
+}
+
+const byFilename = (a: { filename: string }, b: { filename: string }) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0);
+
 /** Visible versions in PEP 440 order with their files, oldest first. */
-export function projectFiles(pkg: StoredPackage): { versions: string[]; files: SimpleFile[] } {
+export function projectFiles(pkg: StoredPackage): ProjectPage {
   const versions = [...pkg.versions].sort((a, b) => comparePypiVersions(a.version, b.version));
   const files: SimpleFile[] = [];
   for (const version of versions) {
-    const record = version.metadata as Partial<PypiVersionRecord>;
-    const sorted = [...version.files].sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
-    for (const file of sorted) {
-      const entry = record.files?.[file.filename];
-      const item: SimpleFile = {
-        filename: file.filename,
-        url: `../../files/${encodeURIComponent(pkg.name)}/${encodeURIComponent(file.filename)}`,
-        sha256: file.sha256,
-        size: file.size,
-        uploadTime: uploadTime(entry?.uploadedAt ?? version.createdAt),
-        yanked: version.yanked === null ? false : version.yanked.reason,
-      };
-      if (entry?.requiresPython !== undefined) item.requiresPython = entry.requiresPython;
-      if (entry?.coreMetadataSha256 !== undefined && record.coreMetadata?.[entry.coreMetadataSha256]) item.coreMetadataSha256 = entry.coreMetadataSha256;
-      files.push(item);
-    }
+    for (const file of [...version.files].sort(byFilename)) files.push(storedSimpleFile(pkg.name, version, file));
   }
-  return { versions: versions.map((v) => v.version), files };
+  return { name: pkg.name, versions: versions.map((v) => v.version), files };
 }
 
-/** One project's page. */
+/** One stored project's page. */
 export function renderProject(pkg: StoredPackage, type: SimpleContentType): string {
-  const { versions, files } = projectFiles(pkg);
+  return renderProjectPage(projectFiles(pkg), type);
+}
+
+/** A project page in the negotiated type; API 1.1 (PEP 700) when every file's size is known. */
+export function renderProjectPage(project: ProjectPage, type: SimpleContentType): string {
+  const { name, versions, files } = project;
+  const apiVersion = files.every((f) => f.size !== undefined) ? API_VERSION : '1.0';
   if (type === JSON_V1) {
     return JSON.stringify({
-      meta: { 'api-version': API_VERSION },
-      name: pkg.name,
-      versions,
+      meta: { 'api-version': apiVersion },
+      name,
+      ...(apiVersion === API_VERSION ? { versions } : {}),
       files: files.map((f) => {
         const core = f.coreMetadataSha256 ? { sha256: f.coreMetadataSha256 } : false;
         return {
           filename: f.filename,
           url: f.url,
-          hashes: { sha256: f.sha256 },
+          hashes: f.sha256 ? { sha256: f.sha256 } : {},
           ...(f.requiresPython !== undefined ? { 'requires-python': f.requiresPython } : {}),
           // PEP 714: only the new name in JSON. pip before 23.3 reads `dist-info-metadata` as a
           // string and fails on the object PEP 691 specified, so that key is left out.
           'core-metadata': core,
           // PEP 592: true when yanked without a reason.
           yanked: f.yanked === false ? false : f.yanked === '' ? true : f.yanked,
-          size: f.size,
-          'upload-time': f.uploadTime,
+          ...(f.size !== undefined ? { size: f.size } : {}),
+          ...(f.uploadTime !== undefined ? { 'upload-time': f.uploadTime } : {}),
         };
       }),
     });
   }
   const links = files.map((f) => {
-    const attributes = [`href="${escapeHtml(`${f.url}#sha256=${f.sha256}`)}"`];
+    const attributes = [`href="${escapeHtml(f.sha256 ? `${f.url}#sha256=${f.sha256}` : f.url)}"`];
     if (f.requiresPython !== undefined) attributes.push(`data-requires-python="${escapeHtml(f.requiresPython)}"`);
     if (f.coreMetadataSha256) {
       attributes.push(`data-dist-info-metadata="sha256=${f.coreMetadataSha256}"`, `data-core-metadata="sha256=${f.coreMetadataSha256}"`);
@@ -160,5 +185,5 @@ export function renderProject(pkg: StoredPackage, type: SimpleContentType): stri
     if (f.yanked !== false) attributes.push(`data-yanked="${escapeHtml(f.yanked)}"`);
     return `<a ${attributes.join(' ')}>${escapeHtml(f.filename)}</a>`;
   });
-  return page(`Links for ${pkg.name}`, links);
+  return page(`Links for ${name}`, links, apiVersion);
 }
