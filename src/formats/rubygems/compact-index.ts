@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { GemRequirement } from './spec-yaml.js';
 
 /**
@@ -48,3 +49,24 @@ export function versionsFile(createdAt: string, gems: readonly { name: string; k
 export function namesFile(names: readonly string[]): string {
   return `---\n${names.map((n) => `${n}\n`).join('')}`;
 }
+
+/** An index document with its ETag, the MD5 of the body (what bundler checks). */
+export interface IndexDoc {
+  body: Buffer;
+  etag: string;
+}
+
+export function md5Hex(body: Buffer | string): string {
+  return createHash('md5').update(body).digest('hex');
+}
+
+export function indexDoc(body: Buffer): IndexDoc {
+  return { body, etag: `"${md5Hex(body)}"` };
+}
+
+/**
+ * The MD5 that `/versions` lists for a gem whose info file this server filters: bundler skips
+ * fetching `/info/NAME` when the listed MD5 equals its cached copy's, and no info file has this
+ * MD5, so bundler always revalidates (a conditional request) and sees the current filtering.
+ */
+export const REVALIDATE_MD5 = '0'.repeat(32);

@@ -109,17 +109,38 @@ export interface GemUploadResult extends UploadResult {
   existing: boolean;
 }
 
+/** What a gem fetched from an upstream must be, per the upstream's index. */
+export interface ExpectedGem {
+  /** The SHA-256 the upstream's compact index lists (hex); checked before the gem is opened. */
+  sha256: string;
+  /** Throws when the opened gem is not what the index says it is (name, version, dependencies). */
+  check: (gem: InspectedGem) => void;
+}
+
+export interface GemIngestInput {
+  repo: RepoInfo;
+  /** Who pushed it: a user, or `upstream:<host>` for a gem a remote repository fetched. */
+  actor: Actor;
+  data: Buffer;
+  expected?: ExpectedGem;
+}
+
 /**
- * Stores a pushed gem, all or nothing: parse it (name, version, platform and dependencies come
- * from its own metadata), let the gate judge it, write the blob, then one transaction records the
+ * Stores a pushed (or upstream-fetched) gem, all or nothing: check it against what the upstream
+ * promised (when it came from one), parse it (name, version, platform and dependencies come from
+ * its own metadata), let the gate judge it, write the blob, then one transaction records the
  * version. The same bytes again are a no-op; other bytes under the same name, version and
  * platform are refused, as RubyGems refuses a repush.
  */
-export async function ingestGem(ctx: ServerContext, input: { repo: RepoInfo; actor: Actor; data: Buffer }): Promise<GemUploadResult> {
+export async function ingestGem(ctx: ServerContext, input: GemIngestInput): Promise<GemUploadResult> {
+  const sha256 = hash('sha256', input.data, 'hex');
+  if (input.expected && input.expected.sha256 !== sha256) {
+    throw new StockadeError('INTEGRITY_MISMATCH', [`the SHA-256 of the gem is ${sha256}, the index lists ${input.expected.sha256}`]);
+  }
   const inspected = await inspectGem(input.data);
+  input.expected?.check(inspected);
   const { name, version: key, filename, contents } = inspected;
   const ref: PackageRef = { repo: input.repo, format: FORMAT, name };
-  const sha256 = hash('sha256', input.data, 'hex');
 
   const existing = await ctx.domain.packages.findFile(ref, filename);
   if (existing) {

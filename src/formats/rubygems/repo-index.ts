@@ -32,7 +32,7 @@ export interface GemEntry {
   record: GemVersionRecord;
 }
 
-interface PackageState {
+export interface PackageState {
   rev: number;
   /** Visible versions, oldest version first. */
   entries: GemEntry[];
