@@ -167,8 +167,8 @@ test('push with several files imports them in one request and names each result'
     const pushed = await cli.run(['push', 'acme/web/debian/bookworm', built[0]!.path, built[1]!.path, notes], { env });
     assert.equal(pushed.code, 1, 'a refused file makes the command fail');
     assert.match(pushed.stdout, /^pushed 2 of 3 files to acme\/web; 1 refused$/m);
-    assert.match(pushed.stdout, /^ {2}stored {2}\S+\.deb → debian acme-bulk-one@1\.0-1$/m);
-    assert.match(pushed.stdout, /^ {2}refused {2}bulk-notes\.txt: could not detect the package format of bulk-notes\.txt$/m);
+    assert.match(pushed.stdout, /^ {2}stored +\S+\.deb → debian acme-bulk-one@1\.0-1$/m);
+    assert.match(pushed.stdout, /^ {2}refused +bulk-notes\.txt: could not detect the package format of bulk-notes\.txt$/m);
     const packages = await (await fetch(`${server.url}/acme/web/debian/dists/bookworm/main/binary-amd64/Packages`)).text();
     assert.match(packages, /^Package: acme-bulk-one$/m);
     assert.match(packages, /^Package: acme-bulk-two$/m);
