@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { RemoteSettings, UpstreamSettings } from '../domain/remote-settings.js';
 import type { RepoInfo } from '../domain/repos.js';
 import { StockadeError, isStockadeError } from '../errors.js';
+import { joinReasons } from '../security/policy.js';
 import { isUniqueViolation } from '../store/db/connect.js';
 import type { Db } from '../store/db/schema.js';
 import type { RemoteSource } from './source.js';
@@ -171,7 +172,8 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
       try {
         meta = source.parseMetadata(body, name);
       } catch (error) {
-        const why = isStockadeError(error) ? error.message : 'unreadable';
+        // A source may put the bare reason in details.why, without its error code's wording.
+        const why = isStockadeError(error) ? String(error.details?.why ?? error.message) : 'unreadable';
         throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `invalid metadata for ${name}: ${why}`]);
       }
       await store(repo.id, name, { status: 200, body, etag: answer.etag, last_modified: answer.lastModified, fetched_at: fetchedAt });
@@ -233,7 +235,44 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
     });
   }
 
-  return { upstream, metadata, rememberBlocked, fetchOnce, upstreamError };
+  /** Why a version was blocked, when the gate blocked it (it is then never fetched again). */
+  async function blockedReason(repo: RepoInfo, name: string, version: string): Promise<string | undefined> {
+    const row = await db.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
+    const blocked = row ? (JSON.parse(row.blocked) as Record<string, string>) : {};
+    return Object.hasOwn(blocked, version) ? blocked[version] : undefined;
+  }
+
+  /**
+   * The gate's decisions on versions already fetched, which clients must not see: blocked ones
+   * from the metadata cache, quarantined ones from storage (one query on every metadata view).
+   */
+  async function verdicts(ref: { repo: RepoInfo; format: string; name: string }, blocked: Record<string, string>): Promise<Map<string, { verdict: 'quarantine' | 'block'; reason: string }>> {
+    const found = new Map<string, { verdict: 'quarantine' | 'block'; reason: string }>();
+    for (const [version, reason] of Object.entries(blocked)) found.set(version, { verdict: 'block', reason });
+    const held = await db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select(['versions.version', 'versions.gate'])
+      .where('packages.repo_id', '=', ref.repo.id)
+      .where('packages.format', '=', ref.format)
+      .where('packages.name', '=', ref.name)
+      .where('versions.status', '=', 'quarantined')
+      .execute();
+    for (const row of held) {
+      const reasons = row.gate ? ((JSON.parse(row.gate) as { reasons?: string[] }).reasons ?? []) : [];
+      found.set(row.version, { verdict: 'quarantine', reason: joinReasons(reasons) || 'awaiting review' });
+    }
+    return found;
+  }
+
+  return { upstream, metadata, rememberBlocked, fetchOnce, upstreamError, blockedReason, verdicts };
+}
+
+/** Tells clients how a metadata answer was obtained (`X-Stockade-Upstream`), and marks a stale one. */
+export function upstreamHeaders(reply: { header(name: string, value: string): unknown }, cached: { state: MetadataState }): void {
+  reply.header('x-stockade-upstream', cached.state);
+  // RFC 7234 §5.5.1: 110 marks a response served while stale.
+  if (cached.state === 'stale') reply.header('warning', '110 - "Response is Stale"');
 }
 
 export type RemoteEngine = ReturnType<typeof createRemoteEngine>;

@@ -7,9 +7,8 @@ import type { RepoInfo } from '../../domain/repos.js';
 import { createSecretBox } from '../../domain/secret-box.js';
 import { StockadeError, isStockadeError } from '../../errors.js';
 import { baseUrl, type ServerContext } from '../../http/context.js';
-import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions } from '../../remote/remote-engine.js';
+import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions, upstreamHeaders } from '../../remote/remote-engine.js';
 import { type HiddenReason, hiddenVersions, type RemoteSource } from '../../remote/source.js';
-import { joinReasons } from '../../security/policy.js';
 import { loadServerKey } from '../../store/server-key.js';
 import { compressed, renderDoc } from './cache.js';
 import { assertValidPackageName, splitScopedName, tarballFileName } from './names.js';
@@ -104,17 +103,6 @@ export function repointTags(tags: Map<string, string>, visible: string[]): Recor
   return out;
 }
 
-/** The gate's decisions on versions already fetched: held ones from storage, blocked ones from the cache. */
-async function verdictsOf(ctx: ServerContext, ref: PackageRef, blocked: Record<string, string>) {
-  const verdicts = new Map<string, { verdict: 'quarantine' | 'block'; reason: string }>();
-  for (const [version, reason] of Object.entries(blocked)) verdicts.set(version, { verdict: 'block', reason });
-  const stored = await ctx.domain.packages.load(ref, { includeQuarantined: true });
-  for (const v of stored?.versions ?? []) {
-    if (v.status === 'quarantined') verdicts.set(v.version, { verdict: 'quarantine', reason: joinReasons(v.gate.reasons ?? []) || 'awaiting review' });
-  }
-  return verdicts;
-}
-
 /**
  * npm remote repositories: the upstream packument, filtered and rewritten for this repository,
  * and tarballs fetched on first request through the same ingest and gate as a publish.
@@ -140,7 +128,7 @@ export function createNpmRemote(
     const s = await settings.get(repo);
     const hidden = hiddenVersions({
       versions: npmRemoteSource.versions(cached.meta),
-      verdicts: await verdictsOf(ctx, ref(repo, name), cached.blocked),
+      verdicts: await engine.verdicts(ref(repo, name), cached.blocked),
       cooldownHours: s.cooldownHours,
       cooldownAllow: s.cooldownAllow,
       name,
@@ -184,12 +172,6 @@ export function createNpmRemote(
       if (!['versions', 'time', 'dist-tags', '_attachments', '_rev'].includes(key)) doc[key] = value;
     }
     return { ...doc, _id: meta.name, name: meta.name, 'dist-tags': distTags, versions, time };
-  }
-
-  function upstreamHeaders(reply: FastifyReply, cached: CachedMetadata<unknown>) {
-    reply.header('x-stockade-upstream', cached.state);
-    // RFC 7234 §5.5.1: 110 marks a response served while stale.
-    if (cached.state === 'stale') reply.header('warning', '110 - "Response is Stale"');
   }
 
   function send(request: FastifyRequest, reply: FastifyReply, value: unknown, contentType: string) {
@@ -266,8 +248,7 @@ export function createNpmRemote(
     await engine.fetchOnce(repo, `npm:${name}/${filename}`, {
       settled: async () => {
         if (await domain.packages.findFile(r, filename)) return true;
-        const row = await domain.db.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
-        const reason = row ? (JSON.parse(row.blocked) as Record<string, string>)[located.version] : undefined;
+        const reason = await engine.blockedReason(repo, name, located.version);
         if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
         return false;
       },

@@ -1,4 +1,3 @@
-import type { FastifyReply } from 'fastify';
 import type { Actor } from '../../domain/audit.js';
 import type { PackageRef, StoredPackage } from '../../domain/packages.js';
 import { createRemoteSettings, type UpstreamSettings } from '../../domain/remote-settings.js';
@@ -9,7 +8,6 @@ import type { ServerContext } from '../../http/context.js';
 import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions } from '../../remote/remote-engine.js';
 import { type HiddenReason, hiddenVersions, type RemoteSource } from '../../remote/source.js';
 import type { UpstreamClient } from '../../remote/upstream-client.js';
-import { joinReasons } from '../../security/policy.js';
 import { loadServerKey } from '../../store/server-key.js';
 import { isValidProjectName, normalizeProjectName, sameVersion } from './names.js';
 import { comparePypiVersions, FORMAT, ingestDist } from './publish.js';
@@ -68,13 +66,6 @@ function reasonOf(error: StockadeError): string {
   return message.startsWith(head) && message.endsWith(tail) ? message.slice(head.length, message.length - tail.length) : message;
 }
 
-/** Sends `X-Stockade-Upstream`, and marks a stale answer as such. */
-export function upstreamHeaders(reply: FastifyReply, cached: CachedMetadata<unknown>): void {
-  reply.header('x-stockade-upstream', cached.state);
-  // RFC 7234 §5.5.1: 110 marks a response served while stale.
-  if (cached.state === 'stale') reply.header('warning', '110 - "Response is Stale"');
-}
-
 /**
  * PyPI remote repositories: the upstream's project pages, filtered and pointing at this
  * repository, and files fetched on first request through the same ingest and gate as an upload.
@@ -99,17 +90,6 @@ export function createPypiRemote(
   const engine = createRemoteEngine({ db: domain.db, settings }, options);
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
 
-  /** The gate's decisions on versions already fetched: held ones from storage, blocked ones from the cache. */
-  async function verdictsOf(repo: RepoInfo, name: string, blocked: Record<string, string>) {
-    const verdicts = new Map<string, { verdict: 'quarantine' | 'block'; reason: string }>();
-    for (const [version, reason] of Object.entries(blocked)) verdicts.set(version, { verdict: 'block', reason });
-    const stored = await domain.packages.load(ref(repo, name), { includeQuarantined: true });
-    for (const v of stored?.versions ?? []) {
-      if (v.status === 'quarantined') verdicts.set(v.version, { verdict: 'quarantine', reason: joinReasons(v.gate.reasons ?? []) || 'awaiting review' });
-    }
-    return verdicts;
-  }
-
   /** A cooldown check for one file: a file added to an old release is as young as its own upload. */
   function coolingCheck(s: UpstreamSettings, name: string, allow: string[], now: number) {
     return (file: UpstreamFile): HiddenReason | undefined => {
@@ -131,7 +111,7 @@ export function createPypiRemote(
     const now = Date.now();
     const hidden = hiddenVersions({
       versions,
-      verdicts: await verdictsOf(repo, name, cached.blocked),
+      verdicts: await engine.verdicts(ref(repo, name), cached.blocked),
       cooldownHours: s.cooldownHours,
       cooldownAllow: allow,
       name,
@@ -187,12 +167,6 @@ export function createPypiRemote(
     if (held?.kind === 'cooldown') throw new StockadeError('FORBIDDEN', [`${file.filename} was ${held.detail}, within the cooldown of ${repo.path}`]);
   }
 
-  async function blockedReason(repo: RepoInfo, name: string, version: string): Promise<string | undefined> {
-    const row = await domain.db.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
-    const blocked = row ? (JSON.parse(row.blocked) as Record<string, string>) : {};
-    return Object.hasOwn(blocked, version) ? blocked[version] : undefined;
-  }
-
   /** What a refused ingest of an upstream file means for clients; a verdict on the release is remembered. */
   async function refusal(repo: RepoInfo, client: UpstreamClient, name: string, file: UpstreamFile, error: unknown): Promise<unknown> {
     if (!isStockadeError(error)) return error;
@@ -240,7 +214,7 @@ export function createPypiRemote(
     await engine.fetchOnce(repo, `pypi:${name}/${filename}`, {
       settled: async () => {
         if (await domain.packages.findFile(r, filename)) return true;
-        const reason = await blockedReason(repo, name, file.version);
+        const reason = await engine.blockedReason(repo, name, file.version);
         if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
         return false;
       },

@@ -12,7 +12,8 @@ import { type CacheEntry, createPackumentCache, type RenderedDoc } from '../pack
 import { PYPI_ENDPOINTS, type PypiEndpointId } from './endpoints.js';
 import { normalizeProjectName } from './names.js';
 import { coreMetadataBytes, FORMAT, ingestDist, type PypiVersionRecord, type UploadForm } from './publish.js';
-import { createPypiRemote, type RemotePage, upstreamHeaders } from './remote.js';
+import { upstreamHeaders } from '../../remote/remote-engine.js';
+import { createPypiRemote, type RemotePage } from './remote.js';
 import { negotiate, renderIndex, renderProject, renderProjectPage, type SimpleContentType } from './simple-api.js';
 import { createPypiVirtual } from './virtual.js';
 

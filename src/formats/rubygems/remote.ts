@@ -1,4 +1,3 @@
-import type { FastifyReply } from 'fastify';
 import type { Actor } from '../../domain/audit.js';
 import type { PackageRef } from '../../domain/packages.js';
 import { createRemoteSettings, type UpstreamSettings } from '../../domain/remote-settings.js';
@@ -9,7 +8,6 @@ import type { ServerContext } from '../../http/context.js';
 import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions } from '../../remote/remote-engine.js';
 import { type HiddenReason, hiddenVersions, type RemoteSource } from '../../remote/source.js';
 import type { UpstreamClient } from '../../remote/upstream-client.js';
-import { joinReasons } from '../../security/policy.js';
 import { loadServerKey } from '../../store/server-key.js';
 import { indexDoc, type IndexDoc, namesFile, REVALIDATE_MD5, versionsFile } from './compact-index.js';
 import { FORMAT, type InspectedGem, ingestGem } from './publish.js';
@@ -103,13 +101,6 @@ export interface RemoteDoc {
   cached: CachedMetadata<unknown>;
 }
 
-/** Tells clients how a metadata answer was obtained (see docs/remote.md). */
-export function upstreamHeaders(reply: FastifyReply, cached: CachedMetadata<unknown>): void {
-  reply.header('x-stockade-upstream', cached.state);
-  // RFC 7234 §5.5.1: 110 marks a response served while stale.
-  if (cached.state === 'stale') reply.header('warning', '110 - "Response is Stale"');
-}
-
 /**
  * RubyGems remote repositories: the upstream's compact index, filtered (quarantined, blocked and
  * cooled-down versions left out), and gems fetched on first request through the same checks,
@@ -143,17 +134,6 @@ export function createGemRemote(
     return source;
   }
 
-  /** Versions already judged: quarantined ones from storage, blocked ones from the cache row. */
-  async function verdictsOf(repo: RepoInfo, name: string, blocked: Record<string, string>) {
-    const verdicts = new Map<string, { verdict: 'quarantine' | 'block'; reason: string }>();
-    for (const [key, reason] of Object.entries(blocked)) verdicts.set(key, { verdict: 'block', reason });
-    const stored = await domain.packages.load(ref(repo, name), { includeQuarantined: true });
-    for (const v of stored?.versions ?? []) {
-      if (v.status === 'quarantined') verdicts.set(v.version, { verdict: 'quarantine', reason: joinReasons(v.gate.reasons ?? []) || 'awaiting review' });
-    }
-    return verdicts;
-  }
-
   /**
    * The upstream's publish times of a gem's versions, from its versions API, asked only when a
    * cooldown is set. Without an answer no time is known, and every version counts as fresh.
@@ -176,7 +156,7 @@ export function createGemRemote(
     const times = s.cooldownHours > 0 ? await publishTimes(repo, name) : new Map<string, string>();
     const hidden = hiddenVersions({
       versions: cached.meta.lines.map((line) => ({ version: line.key, publishedAt: times.get(line.key) ?? null })),
-      verdicts: await verdictsOf(repo, name, cached.blocked),
+      verdicts: await engine.verdicts(ref(repo, name), cached.blocked),
       cooldownHours: s.cooldownHours,
       cooldownAllow: s.cooldownAllow,
       name,
@@ -235,8 +215,7 @@ export function createGemRemote(
   /** Stored, or known to be blocked (throws); false when it still has to be fetched. */
   async function settled(repo: RepoInfo, name: string, filename: string, key: string): Promise<boolean> {
     if (await domain.packages.findFile(ref(repo, name), filename)) return true;
-    const row = await domain.db.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
-    const reason = row ? (JSON.parse(row.blocked) as Record<string, string>)[key] : undefined;
+    const reason = await engine.blockedReason(repo, name, key);
     if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
     return false;
   }

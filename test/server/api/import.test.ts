@@ -3,7 +3,7 @@
  * as an upload would store it, in batches. Packages are built by dpkg-deb and rpmbuild.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -28,9 +28,7 @@ async function tarOf(files: [string, Buffer][], extra: (dir: string) => Promise<
     for (const [i, [name, data]] of files.entries()) {
       // A folder per file, so one archive may carry the same name twice.
       const path = `${i}/${name}`;
-      await writeFile(join(dir, `${i}`), '').catch(() => undefined);
-      await rm(join(dir, `${i}`), { force: true });
-      await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, `${i}`)));
+      await mkdir(join(dir, `${i}`));
       await writeFile(join(dir, path), data);
       names.push(path);
     }
@@ -138,7 +136,7 @@ describe('REST API: import', () => {
     const files: [string, Buffer][] = [];
     for (const name of ['bulk-alpha', 'bulk-beta']) {
       const path = buildRpm({ name, version: '1.0', release: '1', summary: `${name} package`, description: 'a test package' }, work);
-      files.push([path.split('/').pop() as string, await import('node:fs/promises').then((fs) => fs.readFile(path))]);
+      files.push([path.split('/').pop() as string, await readFile(path)]);
     }
     const answer = await post('acme/rpms', await tarOf(files), writer, '?distribution=el/9');
     assertStatus(answer, 200);
