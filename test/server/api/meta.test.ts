@@ -52,6 +52,7 @@ const EXPECTED_ROUTES = [
   'POST /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank',
   'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank',
   'PUT /repos/{owner}/{repo}/upload',
+  'POST /repos/{owner}/{repo}/import',
   'GET /repos/{owner}/{repo}/policy',
   'PUT /repos/{owner}/{repo}/policy',
   'DELETE /repos/{owner}/{repo}/policy',
