@@ -45,6 +45,8 @@ const UPSTREAM_OPTIONS: OptionsSpec = {
   'cooldown-allow': { type: 'string' },
   offline: { type: 'boolean' },
   online: { type: 'boolean' },
+  prefetch: { type: 'boolean' },
+  'no-prefetch': { type: 'boolean' },
   'token-env': { type: 'string' },
   'no-credentials': { type: 'boolean' },
 };
@@ -74,6 +76,9 @@ function upstreamInput(options: OptionValues, env: NodeJS.ProcessEnv): UpstreamI
   if (options.offline === true && options.online === true) throw new UsageError('give --offline or --online, not both');
   if (options.offline === true) input.offline = true;
   if (options.online === true) input.offline = false;
+  if (options.prefetch === true && options['no-prefetch'] === true) throw new UsageError('give --prefetch or --no-prefetch, not both');
+  if (options.prefetch === true) input.prefetch = true;
+  if (options['no-prefetch'] === true) input.prefetch = false;
   const tokenEnv = text('token-env');
   if (tokenEnv !== undefined && options['no-credentials'] === true) throw new UsageError('give --token-env or --no-credentials, not both');
   if (tokenEnv !== undefined) {
@@ -117,6 +122,7 @@ function describeUpstream(repo: RepoInfo, s: UpstreamSettings): string {
     `timeout      ${s.timeoutMs}ms, ${s.retries} retries, ${s.concurrency} concurrent`,
     `cooldown     ${s.cooldownHours > 0 ? `${s.cooldownHours}h` : 'off'}${s.cooldownAllow.length > 0 ? ` (allowed: ${s.cooldownAllow.join(', ')})` : ''}`,
     `offline      ${s.offline ? 'yes: only cached packages are served' : 'no'}`,
+    `prefetch     ${s.prefetch ? 'yes: an install fetches latest while it reads metadata' : 'no'}`,
   ].join('\n');
 }
 
@@ -197,7 +203,7 @@ const repoCreate: Command = {
 const repoUpstream: Command = {
   name: 'repo upstream',
   summary: "show or change a remote repository's upstream settings",
-  usage: 'owner/name [--upstream URL] [--ttl D] [--negative-ttl D] [--timeout D] [--retries N] [--concurrency N] [--cooldown D] [--cooldown-allow a,b@1.2.3] [--offline|--online] [--token-env VAR|--no-credentials]',
+  usage: 'owner/name [--upstream URL] [--ttl D] [--negative-ttl D] [--timeout D] [--retries N] [--concurrency N] [--cooldown D] [--cooldown-allow a,b@1.2.3] [--offline|--online] [--prefetch|--no-prefetch] [--token-env VAR|--no-credentials]',
   description:
     'Without options, shows the settings (credentials are never shown, only whether they are set). Each option changes one setting; ' +
     'the change is audited. --cooldown hides upstream versions younger than that (0 turns it off); --cooldown-allow replaces the allow-list.',

@@ -20,6 +20,11 @@ export interface UpstreamSettings {
   retries: number;
   concurrency: number;
   offline: boolean;
+  /**
+   * When an install asks for a package's metadata, fetch the tarball of its `latest` version in
+   * the background, so it is checked and stored by the time the client asks for it.
+   */
+  prefetch: boolean;
   cooldownHours: number;
   /** `name` or `name@version` shown even while younger than the cooldown. */
   cooldownAllow: string[];
@@ -42,6 +47,7 @@ export interface UpstreamInput {
   retries?: number;
   concurrency?: number;
   offline?: boolean;
+  prefetch?: boolean;
   cooldownHours?: number;
   cooldownAllow?: string[];
   maxMetadataBytes?: number;
@@ -57,6 +63,7 @@ export const UPSTREAM_DEFAULTS = {
   retries: 2,
   concurrency: 8,
   offline: false,
+  prefetch: true,
   cooldownHours: 0,
   cooldownAllow: [] as string[],
   maxMetadataBytes: 64 * MIB,
@@ -137,6 +144,7 @@ function toSettings(row: Row): UpstreamSettings {
     retries: row.retries,
     concurrency: row.concurrency,
     offline: row.offline === 1,
+    prefetch: row.prefetch === 1,
     cooldownHours: row.cooldown_hours,
     cooldownAllow: JSON.parse(row.cooldown_allow) as string[],
     maxMetadataBytes: row.max_metadata_bytes,
@@ -185,6 +193,7 @@ export function createRemoteSettings(deps: { db: Db; audit: AuditLog; changes: C
         retries: bounded('retries', merged.retries),
         concurrency: bounded('concurrency', merged.concurrency),
         offline: merged.offline ? 1 : 0,
+        prefetch: merged.prefetch ? 1 : 0,
         cooldown_hours: bounded('cooldownHours', merged.cooldownHours),
         cooldown_allow: JSON.stringify(assertAllowList(merged.cooldownAllow)),
         max_metadata_bytes: bounded('maxMetadataBytes', merged.maxMetadataBytes),
@@ -243,6 +252,7 @@ export function createRemoteSettings(deps: { db: Db; audit: AuditLog; changes: C
       if (value !== undefined) (set as Record<string, number>)[column] = bounded(field, value);
     }
     if (input.offline !== undefined) set.offline = input.offline ? 1 : 0;
+    if (input.prefetch !== undefined) set.prefetch = input.prefetch ? 1 : 0;
     if (input.cooldownAllow !== undefined) set.cooldown_allow = JSON.stringify(assertAllowList(input.cooldownAllow));
     const authorization = authorizationOf(input);
     if (authorization !== undefined) set.credentials_sealed = authorization === null ? null : box.seal(authorization, purpose(repo.id));

@@ -8,20 +8,18 @@ import { nowIso } from './time.js';
 export function createScanResults(deps: { db: Db }) {
   const { db } = deps;
   return {
-    async get<T>(sha256: string, analyzer: string, version: number): Promise<T[] | undefined> {
-      const row = await db
-        .selectFrom('scan_results')
-        .select('findings')
-        .where('sha256', '=', sha256)
-        .where('analyzer', '=', analyzer)
-        .where('analyzer_version', '=', version)
-        .executeTakeFirst();
-      return row ? (JSON.parse(row.findings) as T[]) : undefined;
+    /** Every stored analyzer result for one content digest. */
+    async getAll<T>(sha256: string): Promise<{ analyzer: string; version: number; findings: T[] }[]> {
+      const rows = await db.selectFrom('scan_results').select(['analyzer', 'analyzer_version', 'findings']).where('sha256', '=', sha256).execute();
+      return rows.map((row) => ({ analyzer: row.analyzer, version: row.analyzer_version, findings: JSON.parse(row.findings) as T[] }));
     },
-    async put(sha256: string, analyzer: string, version: number, findings: readonly unknown[]): Promise<void> {
+    /** Stores several analyzers' results for one digest in one statement; results already stored stay. */
+    async putAll(sha256: string, results: readonly { analyzer: string; version: number; findings: readonly unknown[] }[]): Promise<void> {
+      if (results.length === 0) return;
+      const createdAt = nowIso();
       await db
         .insertInto('scan_results')
-        .values({ sha256, analyzer, analyzer_version: version, findings: JSON.stringify(findings), created_at: nowIso() })
+        .values(results.map((r) => ({ sha256, analyzer: r.analyzer, analyzer_version: r.version, findings: JSON.stringify(r.findings), created_at: createdAt })))
         .onConflict((oc) => oc.columns(['sha256', 'analyzer', 'analyzer_version']).doNothing())
         .execute();
     },

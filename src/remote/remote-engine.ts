@@ -4,7 +4,6 @@ import type { RemoteSettings, UpstreamSettings } from '../domain/remote-settings
 import type { RepoInfo } from '../domain/repos.js';
 import { StockadeError, isStockadeError } from '../errors.js';
 import { joinReasons } from '../security/policy.js';
-import { isUniqueViolation } from '../store/db/connect.js';
 import type { Db } from '../store/db/schema.js';
 import type { RemoteSource } from './source.js';
 import { createUpstreamClient, type UpstreamClient } from './upstream-client.js';
@@ -32,6 +31,8 @@ export interface RemoteEngineOptions {
    * upstream again, so a dead or hanging upstream does not cost every request a timeout.
    */
   failureHoldMs?: number;
+  /** Bytes of metadata documents whose parsed form a node keeps in memory (default 64 MiB). */
+  parsedCacheBytes?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,8 +52,35 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
   const failureHoldMs = options.failureHoldMs ?? 5_000;
   /** Per repository and package: until when the last failure holds, and what it was. */
   const failures = new Map<string, { until: number; message: string }>();
+  /**
+   * Parsed metadata per repository and package, valid while the stored row keeps its fetch time:
+   * a cache hit then costs one small query instead of reading and parsing the whole document.
+   */
+  const parsed = new Map<string, { stamp: string; fetchedAt: string; size: number; meta: unknown }>();
+  let parsedBytes = 0;
+  const maxParsedBytes = options.parsedCacheBytes ?? 64 * 1024 * 1024;
 
-  async function upstream(repo: RepoInfo): Promise<{ settings: UpstreamSettings; client: UpstreamClient }> {
+  function rememberParsed(key: string, entry: { stamp: string; fetchedAt: string; size: number; meta: unknown }): void {
+    forgetParsed(key);
+    if (entry.size > maxParsedBytes / 4) return;
+    parsed.set(key, entry);
+    parsedBytes += entry.size;
+    // Oldest first: Map keeps insertion order, and a hit re-inserts its entry.
+    for (const [oldest, old] of parsed) {
+      if (parsedBytes <= maxParsedBytes && parsed.size <= 10_000) break;
+      parsed.delete(oldest);
+      parsedBytes -= old.size;
+    }
+  }
+
+  function forgetParsed(key: string): void {
+    const old = parsed.get(key);
+    if (!old) return;
+    parsed.delete(key);
+    parsedBytes -= old.size;
+  }
+
+  async function upstream(repo: RepoInfo): Promise<{ settings: UpstreamSettings; client: UpstreamClient; stamp: string }> {
     const { settings: s, authorization } = await settings.forClient(repo);
     // A settings change builds a new client (and a fresh concurrency limit) on every node.
     const stamp = `${s.updatedAt}|${s.url}`;
@@ -73,7 +101,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
       };
       clients.set(repo.id, entry);
     }
-    return { settings: s, client: entry.client };
+    return { settings: s, client: entry.client, stamp };
   }
 
   /** Names the repository (and the upstream host) in an upstream error; never credentials. */
@@ -93,8 +121,16 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
     return started;
   }
 
+  // Everything but the document, which is read only when the parsed copy is not at hand.
   const selectRow = (repoId: number, name: string) =>
-    db.selectFrom('remote_metadata').selectAll().where('repo_id', '=', repoId).where('name', '=', name).executeTakeFirst();
+    db
+      .selectFrom('remote_metadata')
+      .select(['status', 'etag', 'last_modified', 'fetched_at', 'blocked'])
+      .where('repo_id', '=', repoId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  const selectBody = async (repoId: number, name: string) =>
+    (await db.selectFrom('remote_metadata').select('body').where('repo_id', '=', repoId).where('name', '=', name).executeTakeFirst())?.body ?? null;
 
   async function store(repoId: number, name: string, values: { status: number; body: string | null; etag: string | null; last_modified: string | null; fetched_at: string }) {
     await db
@@ -110,30 +146,50 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
    * A 404 is remembered for the negative TTL. Offline repositories answer from the cache only.
    */
   async function metadata<M>(repo: RepoInfo, source: RemoteSource<M>, name: string): Promise<CachedMetadata<M>> {
-    const { settings: s, client } = await upstream(repo);
+    const { settings: s, client, stamp } = await upstream(repo);
     const now = Date.now();
     const row = await selectRow(repo.id, name);
     const blocked = row ? (JSON.parse(row.blocked) as Record<string, string>) : {};
-    const cached = (state: MetadataState, body: string, fetchedAt: string, error?: string): CachedMetadata<M> => ({
-      meta: source.parseMetadata(body, name),
-      state,
-      fetchedAt,
-      blocked,
-      ...(error ? { error } : {}),
-    });
+    const parsedKey = `${repo.id} ${name}`;
+    /** The stored document, parsed: from memory when this node already parsed this very fetch. */
+    const storedMeta = async (fetchedAt: string): Promise<M | null> => {
+      const hit = parsed.get(parsedKey);
+      if (hit && hit.fetchedAt === fetchedAt && hit.stamp === stamp) {
+        parsed.delete(parsedKey);
+        parsed.set(parsedKey, hit);
+        return hit.meta as M;
+      }
+      const body = await selectBody(repo.id, name);
+      if (body === null) return null;
+      const meta = source.parseMetadata(body, name);
+      rememberParsed(parsedKey, { stamp, fetchedAt, size: body.length, meta });
+      return meta;
+    };
+    const cached = async (state: MetadataState, fetchedAt: string, error?: string): Promise<CachedMetadata<M> | null> => {
+      const meta = await storedMeta(fetchedAt);
+      return meta === null ? null : { meta, state, fetchedAt, blocked, ...(error ? { error } : {}) };
+    };
+    // A row whose document went missing (never written that way) is treated as no row.
+    const hasBody = row?.status === 200;
     if (row) {
       const age = now - Date.parse(row.fetched_at);
-      if (row.status === 200 && row.body !== null && age < s.metadataTtlSeconds * 1000) return cached('hit', row.body, row.fetched_at);
+      if (hasBody && age < s.metadataTtlSeconds * 1000) {
+        const hit = await cached('hit', row.fetched_at);
+        if (hit) return hit;
+      }
       if (row.status === 404 && age < s.negativeTtlSeconds * 1000) throw new StockadeError('NOT_FOUND', [`package ${name}`]);
     }
     if (s.offline) {
-      if (row?.status === 200 && row.body !== null) return cached('offline', row.body, row.fetched_at);
+      const answer = hasBody ? await cached('offline', row.fetched_at) : null;
+      if (answer) return answer;
       throw new StockadeError('NOT_CACHED', [`package ${name}`, `${repo.path} is offline`]);
     }
-    const hasBody = row?.status === 200 && row.body !== null;
     const failureKey = `${repo.id} ${name}`;
     const failure = failures.get(failureKey);
-    if (failure && failure.until > now && row && hasBody) return cached('stale', row.body as string, row.fetched_at, failure.message);
+    if (failure && failure.until > now && row && hasBody) {
+      const answer = await cached('stale', row.fetched_at, failure.message);
+      if (answer) return answer;
+    }
     return coalesce(`m ${repo.id} ${name}`, async () => {
       let answer;
       try {
@@ -146,7 +202,8 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
         }
         if (row && hasBody) {
           await db.updateTable('remote_metadata').set({ last_error: wrapped.message.slice(0, 1000) }).where('repo_id', '=', repo.id).where('name', '=', name).execute();
-          return cached('stale', row.body as string, row.fetched_at, wrapped.message);
+          const stale = await cached('stale', row.fetched_at, wrapped.message);
+          if (stale) return stale;
         }
         if (row?.status === 404) throw new StockadeError('NOT_FOUND', [`package ${name}`]);
         throw wrapped;
@@ -154,16 +211,22 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
       failures.delete(failureKey);
       const fetchedAt = new Date().toISOString();
       if (answer.status === 304 && row && hasBody) {
-        await db
-          .updateTable('remote_metadata')
-          .set({ fetched_at: fetchedAt, last_error: null, etag: answer.etag ?? row.etag, last_modified: answer.lastModified ?? row.last_modified })
-          .where('repo_id', '=', repo.id)
-          .where('name', '=', name)
-          .execute();
-        return cached('revalidated', row.body as string, fetchedAt);
+        const meta = await storedMeta(row.fetched_at);
+        if (meta !== null) {
+          await db
+            .updateTable('remote_metadata')
+            .set({ fetched_at: fetchedAt, last_error: null, etag: answer.etag ?? row.etag, last_modified: answer.lastModified ?? row.last_modified })
+            .where('repo_id', '=', repo.id)
+            .where('name', '=', name)
+            .execute();
+          const entry = parsed.get(parsedKey);
+          if (entry) entry.fetchedAt = fetchedAt;
+          return { meta, state: 'revalidated' as const, fetchedAt, blocked };
+        }
       }
       if (answer.status === 404) {
         await store(repo.id, name, { status: 404, body: null, etag: null, last_modified: null, fetched_at: fetchedAt });
+        forgetParsed(parsedKey);
         throw new StockadeError('NOT_FOUND', [`package ${name}`]);
       }
       if (answer.status !== 200) throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, 'a 304 answer to an unconditional request']);
@@ -177,6 +240,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
         throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `invalid metadata for ${name}: ${why}`]);
       }
       await store(repo.id, name, { status: 200, body, etag: answer.etag, last_modified: answer.lastModified, fetched_at: fetchedAt });
+      rememberParsed(parsedKey, { stamp, fetchedAt, size: body.length, meta });
       return { meta, state: 'miss' as const, fetchedAt, blocked };
     });
   }
@@ -192,19 +256,16 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
     });
   }
 
+  /** Takes the lease on `key` unless another holder's lease is still running: one statement. */
   async function tryLease(repoId: number, key: string, ttlMs: number): Promise<boolean> {
     const now = new Date().toISOString();
-    await db.deleteFrom('remote_leases').where('repo_id', '=', repoId).where('key', '=', key).where('expires_at', '<', now).execute();
-    try {
-      await db
-        .insertInto('remote_leases')
-        .values({ repo_id: repoId, key, holder, expires_at: new Date(Date.now() + ttlMs).toISOString() })
-        .execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+    const expires = new Date(Date.now() + ttlMs).toISOString();
+    const result = await db
+      .insertInto('remote_leases')
+      .values({ repo_id: repoId, key, holder, expires_at: expires })
+      .onConflict((oc) => oc.columns(['repo_id', 'key']).doUpdateSet({ holder, expires_at: expires }).where('remote_leases.expires_at', '<', now))
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
   /**
@@ -213,13 +274,17 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
    * stores it. Callers on this node share one attempt; other nodes wait on the lease row until
    * the holder finishes (or its lease expires), then look at storage again.
    */
-  async function fetchOnce(repo: RepoInfo, key: string, steps: { settled: () => Promise<boolean>; fetch: () => Promise<void> }): Promise<void> {
+  async function fetchOnce(
+    repo: RepoInfo,
+    key: string,
+    steps: { settled: () => Promise<boolean>; fetch: () => Promise<void>; /** The caller has just seen it unsettled. */ checked?: boolean },
+  ): Promise<void> {
     const { settings: s } = await upstream(repo);
     const leaseMs = Math.max(60_000, s.timeoutMs * (s.retries + 2));
     return coalesce(`f ${repo.id} ${key}`, async () => {
       const deadline = Date.now() + leaseMs * 2;
-      for (;;) {
-        if (await steps.settled()) return;
+      for (let first = true; ; first = false) {
+        if (!(first && steps.checked) && (await steps.settled())) return;
         if (await tryLease(repo.id, key, leaseMs)) {
           try {
             if (await steps.settled()) return;

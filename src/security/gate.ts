@@ -1,10 +1,20 @@
 import { type AnalyzerFailure, severityRank } from './policy.js';
 import type { AnalysisContext, Analyzer, AnalyzerFinding, ContentView, Finding } from './types.js';
 
-/** Cached findings of content-only analyzers, keyed by (sha256, analyzer id, analyzer version). */
+/** One analyzer's stored findings for one content digest. */
+export interface CachedScan {
+  analyzer: string;
+  version: number;
+  findings: AnalyzerFinding[];
+}
+
+/**
+ * Cached findings of content-only analyzers, keyed by (sha256, analyzer id, analyzer version).
+ * Read and written per artifact, so a scan costs one lookup and at most one write.
+ */
 export interface ScanCache {
-  get(sha256: string, analyzer: string, version: number): Promise<AnalyzerFinding[] | undefined>;
-  put(sha256: string, analyzer: string, version: number, findings: AnalyzerFinding[]): Promise<void>;
+  getAll(sha256: string): Promise<CachedScan[]>;
+  putAll(sha256: string, results: CachedScan[]): Promise<void>;
 }
 
 export interface AnalyzerOutcome {
@@ -43,11 +53,20 @@ class AnalyzerTimeout extends Error {}
  */
 export async function scanArtifact(view: ContentView, ctx: Omit<AnalysisContext, 'checkDeadline'>, options: ScanOptions): Promise<ScanReport> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const applicable = options.analyzers.filter((analyzer) => analyzer.appliesTo(ctx.artifact));
+  const sha256 = ctx.artifact.sha256;
+  const cache = options.cache && applicable.some((a) => a.cacheable) ? options.cache : undefined;
+  const known = new Map<string, AnalyzerFinding[]>();
+  if (cache) for (const hit of await cache.getAll(sha256)) known.set(`${hit.analyzer}@${hit.version}`, hit.findings);
+  const fresh: CachedScan[] = [];
   const outcomes: AnalyzerOutcome[] = [];
-  for (const analyzer of options.analyzers) {
-    if (!analyzer.appliesTo(ctx.artifact)) continue;
-    outcomes.push(await runOne(analyzer, view, ctx, timeoutMs, options));
+  for (const analyzer of applicable) {
+    const cached = analyzer.cacheable ? known.get(`${analyzer.id}@${analyzer.version}`) : undefined;
+    const { raw, ...outcome } = await runOne(analyzer, view, ctx, timeoutMs, options, cached);
+    if (cache && analyzer.cacheable && outcome.status === 'ok' && !outcome.cached) fresh.push({ analyzer: analyzer.id, version: analyzer.version, findings: raw });
+    outcomes.push(outcome);
   }
+  if (cache && fresh.length > 0) await cache.putAll(sha256, fresh);
   const findings = outcomes.flatMap((o) => o.findings);
   const failures = outcomes
     .filter((o) => o.status !== 'ok')
@@ -61,25 +80,23 @@ async function runOne(
   base: Omit<AnalysisContext, 'checkDeadline'>,
   timeoutMs: number,
   options: ScanOptions,
-): Promise<AnalyzerOutcome> {
+  cached: AnalyzerFinding[] | undefined,
+): Promise<AnalyzerOutcome & { raw: AnalyzerFinding[] }> {
   const started = performance.now();
-  const outcome = (status: AnalyzerOutcome['status'], found: AnalyzerFinding[], cached: boolean, error?: string): AnalyzerOutcome => {
-    const result: AnalyzerOutcome = {
+  const outcome = (status: AnalyzerOutcome['status'], found: AnalyzerFinding[], fromCache: boolean, error?: string): AnalyzerOutcome & { raw: AnalyzerFinding[] } => {
+    const result: AnalyzerOutcome & { raw: AnalyzerFinding[] } = {
       analyzer: analyzer.id,
       version: analyzer.version,
       status,
       findings: capFindings(analyzer.id, found).map((f) => ({ ...f, analyzer: analyzer.id })),
-      cached,
+      cached: fromCache,
+      raw: found,
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
     if (error !== undefined) result.error = error;
     return result;
   };
-  const sha256 = base.artifact.sha256;
-  if (analyzer.cacheable && options.cache) {
-    const hit = await options.cache.get(sha256, analyzer.id, analyzer.version);
-    if (hit !== undefined) return outcome('ok', hit, true);
-  }
+  if (cached !== undefined) return outcome('ok', cached, true);
 
   const deadline = started + timeoutMs;
   const ctx: AnalysisContext = {
@@ -98,7 +115,6 @@ async function runOne(
       }),
     ]);
     validateFindings(analyzer.id, found);
-    if (analyzer.cacheable && options.cache) await options.cache.put(sha256, analyzer.id, analyzer.version, found);
     return outcome('ok', found, false);
   } catch (error) {
     if (error instanceof AnalyzerTimeout) return outcome('timeout', [], false);

@@ -30,8 +30,8 @@ export interface SecurityGateOptions {
 export function createSecurityGate(domain: Domain, options: SecurityGateOptions) {
   const analyzers = options.analyzers ?? defaultAnalyzers;
   const cache: ScanCache = {
-    get: (sha256, analyzer, version) => domain.scanResults.get<AnalyzerFinding>(sha256, analyzer, version),
-    put: (sha256, analyzer, version, findings) => domain.scanResults.put(sha256, analyzer, version, findings),
+    getAll: (sha256) => domain.scanResults.getAll<AnalyzerFinding>(sha256),
+    putAll: (sha256, results) => domain.scanResults.putAll(sha256, results),
   };
 
   type PolicyRecord = Awaited<ReturnType<Domain['policies']['get']>>;

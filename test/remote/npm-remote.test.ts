@@ -104,6 +104,15 @@ describe('npm remote repository', () => {
     const again = await call('GET', `${registry}/plain`);
     assert.equal(again.status, 200);
     assert.equal(again.headers.get('x-stockade-upstream'), 'revalidated');
+    // A changed upstream document replaces the copy this node has parsed and rendered.
+    upstream.add({ name: 'plain-moving', version: '1.0.0' });
+    assert.equal((await call('GET', `${registry}/plain-moving`)).headers.get('x-stockade-upstream'), 'miss');
+    assert.equal((await call('GET', `${registry}/plain-moving`)).headers.get('x-stockade-upstream'), 'revalidated');
+    upstream.add({ name: 'plain-moving', version: '1.1.0' });
+    const moved = await call('GET', `${registry}/plain-moving`);
+    assert.equal(moved.headers.get('x-stockade-upstream'), 'miss');
+    assert.deepEqual(Object.keys(moved.json.versions as object), ['1.0.0', '1.1.0']);
+    assert.deepEqual(moved.json['dist-tags'], { latest: '1.1.0' });
   });
 
   it('fetches a tarball once, stores it through the gate, then serves it from storage', async () => {
@@ -194,6 +203,33 @@ describe('npm remote repository', () => {
     assert.deepEqual(Object.keys(afterwards.json.versions as object), ['1.0.0']);
     assert.deepEqual(afterwards.json['dist-tags'], { latest: '1.0.0' });
     assert.equal((await call('GET', `${registry}/victim/-/victim-1.0.0.tgz`)).status, 200);
+  });
+
+  it('prefetches the latest tarball while an install reads the packument, and only then', async () => {
+    upstream.add({ name: 'eager', version: '1.0.0' });
+    upstream.add({ name: 'eager', version: '1.2.0' });
+    const latestFile = '/eager/-/eager-1.2.0.tgz';
+    const { registry, path } = await remoteRepo();
+    // A plain read (no install) fetches metadata only.
+    assert.equal((await call('GET', `${registry}/eager`)).status, 200);
+    const { registry: installRegistry, path: installPath } = await remoteRepo();
+    const { registry: quietRegistry, path: quietPath } = await remoteRepo({ prefetch: false });
+    assert.equal((await call('GET', `${quietRegistry}/eager`, { headers: { 'npm-command': 'install' } })).status, 200);
+    const view = await call('GET', `${installRegistry}/eager`, { headers: { 'npm-command': 'install', accept: 'application/vnd.npm.install-v1+json' } });
+    assert.equal(view.status, 200, view.text);
+    // The fetch runs in the background: wait for it to be stored, within a generous bound.
+    for (let i = 0; i < 200 && !(await stored(installPath, 'eager', 'eager-1.2.0.tgz')); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    const file = await stored(installPath, 'eager', 'eager-1.2.0.tgz');
+    assert.equal(file?.status, 'published');
+    assert.equal(await stored(installPath, 'eager', 'eager-1.0.0.tgz'), null);
+    assert.equal(await stored(path, 'eager', 'eager-1.2.0.tgz'), null);
+    assert.equal(await stored(quietPath, 'eager', 'eager-1.2.0.tgz'), null);
+    assert.equal(upstream.hits(latestFile), 1);
+    // The client's own request is then served from storage.
+    assert.equal((await call('GET', `${installRegistry}${latestFile}`)).status, 200);
+    assert.equal(upstream.hits(latestFile), 1);
+    const settings = await call('GET', `${server.url}/api/v1/repos/${quietPath}/upstream`);
+    assert.equal(settings.json.prefetch, false);
   });
 
   it('hides versions younger than the cooldown unless allow-listed', async () => {

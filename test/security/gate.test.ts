@@ -14,9 +14,15 @@ function memoryCache(): ScanCache & { store: Map<string, AnalyzerFinding[]> } {
   const store = new Map<string, AnalyzerFinding[]>();
   return {
     store,
-    get: async (sha, id, version) => store.get(`${sha}|${id}|${version}`),
-    put: async (sha, id, version, found) => {
-      store.set(`${sha}|${id}|${version}`, found);
+    getAll: async (sha) =>
+      [...store]
+        .filter(([key]) => key.startsWith(`${sha}|`))
+        .map(([key, findings]) => {
+          const [, analyzer, version] = key.split('|');
+          return { analyzer: analyzer as string, version: Number(version), findings };
+        }),
+    putAll: async (sha, results) => {
+      for (const r of results) store.set(`${sha}|${r.analyzer}|${r.version}`, r.findings);
     },
   };
 }

@@ -7,14 +7,17 @@ import type { RepoInfo } from '../../domain/repos.js';
 import { createSecretBox } from '../../domain/secret-box.js';
 import { StockadeError, isStockadeError } from '../../errors.js';
 import { baseUrl, type ServerContext } from '../../http/context.js';
+import { createLimiter } from '../../remote/limiter.js';
 import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions, upstreamHeaders } from '../../remote/remote-engine.js';
 import { type HiddenReason, hiddenVersions, type RemoteSource } from '../../remote/source.js';
 import { loadServerKey } from '../../store/server-key.js';
-import { compressed, renderDoc } from './cache.js';
+import { compressed, type RenderedDoc, renderDoc } from './cache.js';
 import { assertValidPackageName, splitScopedName, tarballFileName } from './names.js';
 import { FORMAT, ingestTarball } from './publish.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
+/** `npm-command` values of requests that go on to download what they resolve. */
+const INSTALL_COMMANDS = new Set(['install', 'ci', 'update']);
 
 // The per-version fields of the abbreviated document (registry API, "corgi" format).
 const CORGI_FIELDS = [
@@ -113,6 +116,8 @@ export function createNpmRemote(
   hooks: {
     /** Runs after metadata came from the upstream (not from the cache): virtual repositories look for collisions here. */
     afterRefresh?: (repo: RepoInfo, name: string, meta: UpstreamPackument) => Promise<void>;
+    /** Whether a file is stored and visible, from the routes' per-node cache (saves a query per download). */
+    stored?: (repo: RepoInfo, name: string, filename: string) => Promise<boolean>;
   } = {},
 ) {
   const { domain } = ctx;
@@ -135,6 +140,19 @@ export function createNpmRemote(
       now: Date.now(),
     });
     return { cached, hidden };
+  }
+
+  /** Why nothing can be installed, when every upstream version is held back. */
+  function noneVisible(meta: UpstreamPackument, hidden: Map<string, HiddenReason>): StockadeError {
+    const why = [...new Set([...hidden.values()].map((h) => h.kind))].join(', ');
+    return new StockadeError('NOT_FOUND', [`an installable version of ${meta.name} (every upstream version is held back: ${why || 'none published'})`]);
+  }
+
+  /** The dist-tags clients see: each re-pointed to a visible version. */
+  function visibleTags(meta: UpstreamPackument, hidden: Map<string, HiddenReason>): Record<string, string> {
+    const visible = [...meta.versions.keys()].filter((v) => !hidden.has(v));
+    if (visible.length === 0) throw noneVisible(meta, hidden);
+    return repointTags(meta.distTags, visible);
   }
 
   function render(cached: CachedMetadata<UpstreamPackument>, hidden: Map<string, HiddenReason>, registryUrl: string, corgi: boolean): Json {
@@ -161,10 +179,7 @@ export function createNpmRemote(
       const at = meta.time.get(version);
       if (at !== undefined) time[version] = at;
     }
-    if (visible.length === 0) {
-      const why = [...new Set([...hidden.values()].map((h) => h.kind))].join(', ');
-      throw new StockadeError('NOT_FOUND', [`an installable version of ${meta.name} (every upstream version is held back: ${why || 'none published'})`]);
-    }
+    if (visible.length === 0) throw noneVisible(meta, hidden);
     const distTags = repointTags(meta.distTags, visible);
     if (corgi) return { name: meta.name, modified: time.modified ?? cached.fetchedAt, 'dist-tags': distTags, versions };
     const doc: Json = {};
@@ -174,8 +189,45 @@ export function createNpmRemote(
     return { ...doc, _id: meta.name, name: meta.name, 'dist-tags': distTags, versions, time };
   }
 
-  function send(request: FastifyRequest, reply: FastifyReply, value: unknown, contentType: string) {
-    const doc = renderDoc(value);
+  /**
+   * Rendered packuments (with their compressed forms) per repository, name, URL and shape, valid
+   * while the upstream copy and the hidden versions stay the same: a warm install then neither
+   * re-renders nor re-compresses a document.
+   */
+  const renderedDocs = new Map<string, { validity: string; doc: RenderedDoc; size: number }>();
+  let renderedBytes = 0;
+  const maxRenderedBytes = 64 * 1024 * 1024;
+
+  function renderCached(cached: CachedMetadata<UpstreamPackument>, hidden: Map<string, HiddenReason>, repo: RepoInfo, registryUrl: string, corgi: boolean): RenderedDoc {
+    const key = `${repo.id} ${cached.meta.name} ${corgi ? 'c' : 'f'} ${registryUrl}`;
+    let validity = cached.fetchedAt;
+    for (const [version, why] of hidden) validity += `\n${version} ${why.kind} ${why.detail}`;
+    const hit = renderedDocs.get(key);
+    if (hit && hit.validity === validity) {
+      renderedDocs.delete(key);
+      renderedDocs.set(key, hit);
+      return hit.doc;
+    }
+    const doc = renderDoc(render(cached, hidden, registryUrl, corgi));
+    if (hit) {
+      renderedDocs.delete(key);
+      renderedBytes -= hit.size;
+    }
+    // Counted with room for its compressed forms, which are built on first use.
+    const size = doc.body.length * 2;
+    if (size <= maxRenderedBytes / 8) {
+      renderedDocs.set(key, { validity, doc, size });
+      renderedBytes += size;
+      for (const [oldest, old] of renderedDocs) {
+        if (renderedBytes <= maxRenderedBytes && renderedDocs.size <= 10_000) break;
+        renderedDocs.delete(oldest);
+        renderedBytes -= old.size;
+      }
+    }
+    return doc;
+  }
+
+  function send(request: FastifyRequest, reply: FastifyReply, doc: RenderedDoc, contentType: string) {
     reply.headers({ 'content-type': contentType, etag: doc.etag, vary: 'accept, accept-encoding, authorization', 'cache-control': 'private, max-age=0, must-revalidate' });
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === doc.etag)) return reply.code(304).send();
@@ -196,9 +248,35 @@ export function createNpmRemote(
   async function packument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams, servedAs: RepoInfo = repo) {
     const { cached, hidden } = await view(repo, name);
     const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
-    const doc = render(cached, hidden, registryUrl(request, servedAs), corgi);
+    const doc = renderCached(cached, hidden, repo, registryUrl(request, servedAs), corgi);
+    if (INSTALL_COMMANDS.has(String(request.headers['npm-command'] ?? '')) && (await settings.get(repo)).prefetch) {
+      prefetch(repo, name, visibleTags(cached.meta, hidden).latest);
+    }
     upstreamHeaders(reply, cached);
     return send(request, reply, doc, corgi ? CORGI : 'application/json');
+  }
+
+  /**
+   * Background fetches of the `latest` tarball while an install reads metadata: npm asks for
+   * the tarball only after it has resolved the tree, and by then it is checked and stored. Two
+   * at a time per node, so prefetching never crowds out what clients are waiting for.
+   */
+  const prefetchLimiter = createLimiter(2);
+  const prefetching = new Set<string>();
+
+  function prefetch(repo: RepoInfo, name: string, version: string | undefined): void {
+    if (version === undefined) return;
+    const filename = tarballFileName(name, version);
+    const key = `${repo.id} ${name} ${filename}`;
+    if (prefetching.has(key) || prefetching.size >= 256) return;
+    prefetching.add(key);
+    prefetchLimiter
+      .run(() => ensureTarball(repo, name, filename))
+      .catch((error: unknown) => {
+        // A refused or unreachable file is reported to whoever asks for it; here it is only noted.
+        ctx.log.debug({ err: error, repo: repo.path, name, version }, 'prefetch did not store the file');
+      })
+      .finally(() => prefetching.delete(key));
   }
 
   /** `GET /{name}/{version-or-tag}`. */
@@ -210,13 +288,13 @@ export function createNpmRemote(
     const found = (doc.versions as Record<string, Json>)[resolved as string];
     if (!found || !Object.hasOwn(doc.versions as Json, resolved as string)) throw new StockadeError('NOT_FOUND', [`version ${name}@${spec}`]);
     upstreamHeaders(reply, cached);
-    return send(request, reply, found, 'application/json');
+    return send(request, reply, renderDoc(found), 'application/json');
   }
 
   /** `GET /-/package/{name}/dist-tags`: the tags as clients see them, after filtering. */
   async function distTags(repo: RepoInfo, name: string): Promise<Record<string, string>> {
     const { cached, hidden } = await view(repo, name);
-    return render(cached, hidden, '', true)['dist-tags'] as Record<string, string>;
+    return visibleTags(cached.meta, hidden);
   }
 
   /**
@@ -226,6 +304,7 @@ export function createNpmRemote(
    */
   async function ensureTarball(repo: RepoInfo, name: string, filename: string): Promise<void> {
     const r = ref(repo, name);
+    if (hooks.stored && (await hooks.stored(repo, name, filename))) return;
     if (await domain.packages.findFile(r, filename)) return;
     const { cached, hidden } = await view(repo, name);
     const located = npmRemoteSource.locateFile(cached.meta, filename);
@@ -246,6 +325,7 @@ export function createNpmRemote(
     const actor: Actor = { name: `upstream:${client.host}`, ip: null };
 
     await engine.fetchOnce(repo, `npm:${name}/${filename}`, {
+      checked: true,
       settled: async () => {
         if (await domain.packages.findFile(r, filename)) return true;
         const reason = await engine.blockedReason(repo, name, located.version);

@@ -96,7 +96,10 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   // Remote repositories answer reads from their upstream (see remote.ts); hosted ones never reach it.
   // Virtual repositories merge hosted and remote members (see virtual.ts); an upstream refresh
   // tells them about names they keep private (collision alerts).
-  const remote = createNpmRemote(ctx, {}, { afterRefresh: (member, name, meta) => virtual.afterRefresh(member, name, meta) });
+  const remote = createNpmRemote(ctx, {}, {
+    afterRefresh: (member, name, meta) => virtual.afterRefresh(member, name, meta),
+    stored: async (repo, name, filename) => findFile((await loadCached(repo, name)).pkg, filename) !== undefined,
+  });
   const virtual = createNpmVirtual(ctx, { load: async (repo, name) => (await loadCached(repo, name)).pkg });
 
   // npm prints `error` from the body after the status line, so the message must stand on its own.
@@ -252,14 +255,16 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     // A remote repository stores a file on first request; from then on it is served like any other.
     if (repo.kind === 'remote') await remote.ensureTarball(repo, name, filename);
     // The cached package lists every file, so downloads need no query of their own.
-    const file = findFile((await loadCached(repo, name)).pkg, filename);
+    let file = findFile((await loadCached(repo, name)).pkg, filename);
     if (!file) {
       // Quarantined versions are not in the cached package; say why rather than pretend they do not exist.
       const held = await domain.packages.findFile(ref(repo, name), filename);
       if (held?.status === 'quarantined') {
         throw new StockadeError('PACKAGE_QUARANTINED', [`${name}@${held.version}`, joinReasons(held.reasons) || 'awaiting review']);
       }
-      throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+      // Stored by another node a moment ago, before this node's cache heard of it.
+      if (held?.status !== 'published') throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+      file = held;
     }
     if (tarballHeaders(request, reply, repo, file)) return reply.code(304).send();
     reply.header('content-length', file.size);

@@ -402,6 +402,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0011-remote-prefetch': {
+      async up(db: Builder) {
+        await db.schema
+          .alterTable('remote_upstreams')
+          .addColumn('prefetch', 'integer', (c) => c.notNull().defaultTo(1))
+          .execute();
+      },
+    },
   };
 }
 

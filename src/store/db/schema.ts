@@ -297,6 +297,8 @@ export interface RemoteUpstreamsTable {
   retries: number;
   concurrency: number;
   offline: number;
+  /** 1: fetch the `latest` file in the background when an install reads metadata. */
+  prefetch: number;
   /** Upstream versions younger than this are hidden; 0 = off. */
   cooldown_hours: number;
   /** JSON array of `name` or `name@version` exempt from the cooldown. */
