@@ -86,6 +86,8 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
     const stamp = `${s.updatedAt}|${s.url}`;
     let entry = clients.get(repo.id);
     if (!entry || entry.stamp !== stamp) {
+      // The old client's connections close once its requests in flight have finished.
+      entry?.client.close();
       entry = {
         stamp,
         client: createUpstreamClient({

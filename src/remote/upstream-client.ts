@@ -1,3 +1,7 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
 import { StockadeError, isStockadeError } from '../errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
 
@@ -39,6 +43,12 @@ export interface UpstreamClient {
   metadata(path: string, conditional?: ConditionalHeaders, accept?: string): Promise<MetadataAnswer>;
   /** GETs an absolute URL on the upstream's origin as a file, whole, within the file size limit. */
   file(url: string): Promise<Buffer>;
+  /**
+   * Retires the client: its pooled connections close, at once when nothing is in flight, else as
+   * soon as the requests in flight end (they finish normally). Later requests still work but keep
+   * no connection open.
+   */
+  close(): void;
 }
 
 /** Thrown for answers worth another attempt; carries the upstream's Retry-After. */
@@ -59,34 +69,134 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-/** Reads a body, refusing it as soon as it grows past `limit` (an endless body is cut, not buffered). */
-async function readLimited(response: Response, limit: number, what: string, fail: (why: string) => Error): Promise<Buffer> {
-  // fetch decodes gzip/br bodies: Content-Length then counts encoded bytes, so it only checks identity bodies.
-  const encoding = (response.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  const declared = encoding === 'identity' ? Number(response.headers.get('content-length') ?? NaN) : NaN;
-  if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
-    throw fail(`the ${what} is ${declared} bytes, over the limit of ${limit}`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
-  if (!reader) return Buffer.alloc(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw fail(`the ${what} exceeds the limit of ${limit} bytes`);
-    }
-    chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-  }
-  const body = Buffer.concat(chunks, size);
-  if (Number.isFinite(declared) && declared !== size) {
-    throw fail(`the ${what} was truncated (${size} of ${declared} bytes)`);
-  }
-  return body;
+/** One answer inside an attempt. Whatever body is left unread when the attempt ends is dropped. */
+interface Answer {
+  status: number;
+  header(name: string): string | null;
+  /** The decoded body, refused as soon as it passes `limit` decoded bytes. At most once. */
+  body(limit: number, what: string): Promise<Buffer>;
+}
+
+type Coding = 'identity' | 'gzip' | 'deflate' | 'br';
+type Fail = (why: string) => Error;
+
+/** How long an idle pooled connection is kept: under the 5 s that common servers keep one. */
+const IDLE_SOCKET_MS = 4_000;
+/** Connection errors of a pooled connection the upstream closed while it was idle. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/** The content coding of a body (RFC 9110 §8.4): one of those we decode, or a refusal. */
+function codingOf(header: string | undefined, what: string, fail: Fail): Coding {
+  const codings = (header ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length === 0) return 'identity';
+  const only = codings.length === 1 ? codings[0] : undefined;
+  if (only === 'gzip' || only === 'x-gzip') return 'gzip';
+  if (only === 'deflate' || only === 'br') return only;
+  const named = codings.join(', ');
+  throw fail(`the ${what} has an unsupported content-encoding (${/^[\w.+, -]{1,60}$/.test(named) ? named : 'unreadable'})`);
+}
+
+function decoderFor(coding: Exclude<Coding, 'identity'>, first: Buffer | undefined): Transform {
+  // Larger output chunks than zlib's 16 KiB mean fewer callbacks on big documents.
+  const options = { chunkSize: 64 * 1024 };
+  if (coding === 'gzip') return createGunzip(options);
+  if (coding === 'br') return createBrotliDecompress(options);
+  // "deflate" is the zlib format (RFC 9110 §8.4.1.2), but some servers send raw deflate: a zlib
+  // stream starts with a header whose low nibble names the deflate method (8).
+  return first && first.length > 0 && (first[0]! & 0x0f) !== 0x08 ? createInflateRaw(options) : createInflate(options);
+}
+
+/**
+ * Reads a body whole. Decoded bytes count against `limit` as they come out of the decoder, so an
+ * endless body or a compression bomb is cut at the limit instead of being buffered or inflated
+ * in full. A declared Content-Length is checked before reading (identity bodies only: it counts
+ * encoded bytes) and against the encoded bytes that arrive.
+ */
+function readBody(response: IncomingMessage, limit: number, what: string, fail: Fail): Promise<Buffer> {
+  const coding = codingOf(response.headers['content-encoding'], what, fail);
+  const length = response.headers['content-length'];
+  const declared = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
+  if (coding === 'identity' && declared !== null && declared > limit) throw fail(`the ${what} is ${declared} bytes, over the limit of ${limit}`);
+  // Compressed data is never much larger than what it decodes to; this bounds a body that decodes to nothing.
+  const rawLimit = coding === 'identity' ? limit : limit + (limit >> 8) + 1024;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let raw = 0;
+    let rawEnded = false;
+    let settled = false;
+    let decoder: Transform | null = null;
+    const finish = (error: Error | null) => {
+      if (settled) return;
+      settled = true;
+      if (error) {
+        decoder?.destroy();
+        reject(error);
+      } else {
+        resolve(Buffer.concat(chunks, size));
+      }
+    };
+    const overLimit = () => finish(fail(`the ${what} exceeds the limit of ${limit} bytes`));
+    const take = (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > limit) return overLimit();
+      chunks.push(chunk);
+    };
+    const open = (first: Buffer | undefined): Transform => {
+      const created = decoderFor(coding as Exclude<Coding, 'identity'>, first);
+      created.on('data', take);
+      created.on('end', () => finish(null));
+      created.on('error', (error: NodeJS.ErrnoException) => {
+        // zlib and brotli both report input that stops mid-stream as Z_BUF_ERROR.
+        if (error.code === 'Z_BUF_ERROR') finish(fail(`the ${what} was truncated (the ${coding} stream ended early)`));
+        else finish(fail(`the ${what} could not be decoded (${coding}: ${error.message})`));
+      });
+      created.on('drain', () => response.resume());
+      return created;
+    };
+    response.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      raw += chunk.length;
+      if (coding === 'identity') return take(chunk);
+      if (raw > rawLimit) return overLimit();
+      decoder ??= open(chunk);
+      if (!decoder.write(chunk)) response.pause();
+    });
+    response.on('end', () => {
+      rawEnded = true;
+      if (settled) return;
+      if (declared !== null && raw !== declared) return finish(fail(`the ${what} was truncated (${raw} of ${declared} bytes)`));
+      if (coding === 'identity') return finish(null);
+      (decoder ??= open(undefined)).end();
+    });
+    // A body cut off (by the upstream or by our timeout) ends in 'close' without 'end'; the attempt tells which.
+    response.on('error', () => undefined);
+    response.on('close', () => {
+      if (rawEnded) return;
+      if (declared !== null && raw < declared) finish(fail(`the ${what} was truncated (${raw} of ${declared} bytes)`));
+      else finish(fail('the connection broke while reading the body'));
+    });
+  });
+}
+
+/** The error code of a failed connection, if it is one worth naming (never free text). */
+function connectionCode(error: unknown): string {
+  const found = error as { code?: unknown; errors?: { code?: unknown }[] };
+  const code = found.code ?? found.errors?.[0]?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'network error';
+}
+
+/** Lets an answer that has arrived whole run to its end, which frees its connection for the next request. */
+function drained(response: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    response.once('end', resolve);
+    response.once('close', resolve);
+    response.resume();
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,8 +204,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * An HTTP client for one upstream registry: per-attempt timeout, retries with exponential backoff
  * on network errors, 5xx and 429 (honouring Retry-After), a concurrency limit, size limits on
- * every body, and coalescing of identical requests in flight. Credentials travel only in the
- * Authorization header and only to the upstream's own origin; no error or log names them.
+ * every (decoded) body, and coalescing of identical requests in flight. Connections are kept
+ * alive in a pool of the client's own. Redirects are not followed. Credentials travel only in
+ * the Authorization header and only to the upstream's own origin; no error or log names them.
  */
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const base = new URL(options.url);
@@ -108,33 +219,94 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const backoffMs = options.backoffMs ?? 250;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   const inFlight = new Map<string, Promise<unknown>>();
+  // Every request goes to this one origin, so one pool. The limiter caps requests in flight; the
+  // headroom means a connection being torn down never holds up the next request.
+  const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: options.concurrency + 2, maxFreeSockets: options.concurrency, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' as const };
+  const agent: HttpAgent = base.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
+  let attempts = 0;
+  let closed = false;
 
   /** Our errors name the repository's upstream by host; the caller fills in the repository. */
   const failed = (why: string) => new StockadeError('UPSTREAM_FAILED', [host, why], { why });
+  const timedOut = (why: string) => new StockadeError('UPSTREAM_TIMEOUT', [host, why], { why });
 
-  async function attempt<T>(url: URL, headers: Record<string, string>, read: (response: Response) => Promise<T>): Promise<T> {
-    const signal = AbortSignal.timeout(options.timeoutMs);
-    let response: Response;
+  /** Sends a GET; the promise settles with the answer's head or the connection's failure. */
+  function get(url: URL, headers: Record<string, string>): { request: ClientRequest; answered: Promise<IncomingMessage> } {
+    const request = send(url, { agent, headers });
+    const answered = new Promise<IncomingMessage>((resolve, reject) => {
+      request.once('response', resolve);
+      // Stays attached: a socket error after the answer surfaces on the body instead.
+      request.on('error', reject);
+      request.once('close', () => reject(new Error('closed before an answer')));
+    });
+    request.end();
+    return { request, answered };
+  }
+
+  async function attempt<T>(url: URL, headers: Record<string, string>, read: (answer: Answer) => Promise<T>): Promise<T> {
+    attempts++;
+    let request: ClientRequest | null = null;
+    let response: IncomingMessage | null = null;
+    let expired = false;
+    let reading = false;
+    let consumed = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      request?.destroy();
+    }, options.timeoutMs);
     try {
-      response = await fetch(url, { headers, signal, redirect: 'manual' });
-    } catch (error) {
-      if (signal.aborted) throw new StockadeError('UPSTREAM_TIMEOUT', [host, `no answer within ${options.timeoutMs} ms`], { why: `no answer within ${options.timeoutMs} ms` });
-      throw new RetryableError(`connection failed (${(error as { cause?: { code?: string } }).cause?.code ?? 'network error'})`, null);
-    }
-    if (response.status >= 500 || response.status === 429) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new RetryableError(`HTTP ${response.status}`, retryAfterMs(response.headers.get('retry-after')));
-    }
-    try {
-      return await read(response);
-    } catch (error) {
-      if (signal.aborted) throw new StockadeError('UPSTREAM_TIMEOUT', [host, `the body did not arrive within ${options.timeoutMs} ms`], { why: `the body did not arrive within ${options.timeoutMs} ms` });
-      if (isStockadeError(error)) throw error;
-      throw failed('the connection broke while reading the body');
+      for (let resends = 0; response === null; resends++) {
+        const sent = get(url, headers);
+        request = sent.request;
+        try {
+          response = await sent.answered;
+        } catch (error) {
+          if (expired) throw timedOut(`no answer within ${options.timeoutMs} ms`);
+          const code = connectionCode(error);
+          // A pooled connection the upstream closed while idle fails before any answer: a GET
+          // is safe to send again, and that is no failed attempt.
+          if (sent.request.reusedSocket && STALE_SOCKET_CODES.has(code) && resends < options.concurrency + 2) continue;
+          throw new RetryableError(`connection failed (${code})`, null);
+        }
+      }
+      const answer = response;
+      const status = answer.statusCode ?? 0;
+      const header = (name: string) => {
+        const value = answer.headers[name];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      };
+      if (status >= 500 || status === 429) throw new RetryableError(`HTTP ${status}`, retryAfterMs(header('retry-after')));
+      try {
+        return await read({
+          status,
+          header,
+          async body(limit, what) {
+            reading = true;
+            const body = await readBody(answer, limit, what, failed);
+            consumed = true;
+            return body;
+          },
+        });
+      } catch (error) {
+        if (expired) throw timedOut(`the body did not arrive within ${options.timeoutMs} ms`);
+        if (isStockadeError(error)) throw error;
+        throw failed('the connection broke while reading the body');
+      }
+    } finally {
+      clearTimeout(timer);
+      // Only a connection at a message boundary goes back to the pool: a body read whole, or an
+      // unread one that has already arrived whole. Anything else is closed.
+      if (!consumed) {
+        if (response?.complete && !reading) await drained(response);
+        else request?.destroy();
+      }
+      attempts--;
+      if (closed && attempts === 0) agent.destroy();
     }
   }
 
-  async function withRetries<T>(url: URL, headers: Record<string, string>, read: (response: Response) => Promise<T>): Promise<T> {
+  async function withRetries<T>(url: URL, headers: Record<string, string>, read: (answer: Answer) => Promise<T>): Promise<T> {
     for (let attemptNo = 0; ; attemptNo++) {
       try {
         return await limiter.run(() => attempt(url, headers, read));
@@ -148,7 +320,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   function headersFor(url: URL, extra: Record<string, string>): Record<string, string> {
-    const headers: Record<string, string> = { 'user-agent': 'stockade-remote', ...extra };
+    const headers: Record<string, string> = { 'user-agent': 'stockade-remote', 'accept-encoding': 'gzip, deflate, br', ...extra };
     if (options.authorization && url.origin === origin) headers.authorization = options.authorization;
     return headers;
   }
@@ -172,19 +344,14 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       if (conditional.lastModified) extra['if-modified-since'] = conditional.lastModified;
       const key = `m ${url.href} ${accept} ${conditional.etag ?? ''} ${conditional.lastModified ?? ''}`;
       return coalesce(key, () =>
-        withRetries<MetadataAnswer>(url, headersFor(url, extra), async (response) => {
-          const etag = response.headers.get('etag');
-          const lastModified = response.headers.get('last-modified');
-          if (response.status === 304) return { status: 304, etag, lastModified };
-          if (response.status === 404 || response.status === 410) {
-            await response.body?.cancel().catch(() => undefined);
-            return { status: 404 };
-          }
-          if (response.status !== 200) {
-            await response.body?.cancel().catch(() => undefined);
-            throw failed(`HTTP ${response.status} for metadata`);
-          }
-          return { status: 200, body: await readLimited(response, options.maxMetadataBytes, 'metadata document', failed), etag, lastModified };
+        withRetries<MetadataAnswer>(url, headersFor(url, extra), async (answer) => {
+          const etag = answer.header('etag');
+          const lastModified = answer.header('last-modified');
+          if (answer.status === 304) return { status: 304, etag, lastModified };
+          if (answer.status === 404 || answer.status === 410) return { status: 404 };
+          // Redirects included: an upstream that moved is reconfigured, not followed.
+          if (answer.status !== 200) throw failed(`HTTP ${answer.status} for metadata`);
+          return { status: 200, body: await answer.body(options.maxMetadataBytes, 'metadata document'), etag, lastModified };
         }),
       );
     },
@@ -198,18 +365,17 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       // Files come from the upstream itself: metadata cannot send us to another host (SSRF).
       if (url.origin !== origin) throw failed(`a file URL points away from the upstream (${url.host})`);
       return coalesce(`f ${url.href}`, () =>
-        withRetries(url, headersFor(url, { accept: 'application/octet-stream' }), async (response) => {
-          if (response.status === 404 || response.status === 410) {
-            await response.body?.cancel().catch(() => undefined);
-            throw new StockadeError('NOT_FOUND', [`upstream file ${url.pathname.split('/').pop() ?? ''}`]);
-          }
-          if (response.status !== 200) {
-            await response.body?.cancel().catch(() => undefined);
-            throw failed(`HTTP ${response.status} for a file`);
-          }
-          return readLimited(response, options.maxFileBytes, 'file', failed);
+        withRetries(url, headersFor(url, { accept: 'application/octet-stream' }), async (answer) => {
+          if (answer.status === 404 || answer.status === 410) throw new StockadeError('NOT_FOUND', [`upstream file ${url.pathname.split('/').pop() ?? ''}`]);
+          // A redirect is not followed: it could lead away from the upstream.
+          if (answer.status !== 200) throw failed(`HTTP ${answer.status} for a file`);
+          return answer.body(options.maxFileBytes, 'file');
         }),
       );
+    },
+    close() {
+      closed = true;
+      if (attempts === 0) agent.destroy();
     },
   };
 }

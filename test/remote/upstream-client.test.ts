@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { repointTags } from '../../src/formats/npm/remote.js';
 import { hiddenVersions } from '../../src/remote/source.js';
 import { createUpstreamClient, retryAfterMs } from '../../src/remote/upstream-client.js';
@@ -17,6 +18,9 @@ describe('upstream client', () => {
   const handlers = new Map<string, Handler>();
   const hits = new Map<string, number>();
   const auth: (string | undefined)[] = [];
+  /** The server side of the connection that carried the latest request for each path. */
+  const socketOf = new Map<string, Socket>();
+  let connections = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   let url = '';
@@ -24,6 +28,7 @@ describe('upstream client', () => {
     const path = request.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
     auth.push(request.headers.authorization);
+    socketOf.set(path, request.socket);
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     response.on('close', () => inFlight--);
@@ -31,6 +36,8 @@ describe('upstream client', () => {
     if (!handler) return response.writeHead(404).end();
     handler(request, response);
   });
+  server.on('connection', () => connections++);
+  const closed = (socket: Socket | undefined) => new Promise<void>((resolve) => (socket?.destroyed ? resolve() : socket?.once('close', () => resolve())));
 
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -123,6 +130,123 @@ describe('upstream client', () => {
     });
     assert.equal((await client().metadata('cached', { etag: '"v1"' })).status, 304);
     assert.equal((await client().metadata('absent')).status, 404);
+  });
+
+  const json = Buffer.from(JSON.stringify({ name: 'encoded', versions: { '1.0.0': {} } }));
+  const encodings: { name: string; header: string; encode: (data: Buffer) => Buffer }[] = [
+    { name: 'gzip', header: 'gzip', encode: gzipSync },
+    { name: 'brotli', header: 'br', encode: brotliCompressSync },
+    { name: 'zlib-deflate', header: 'deflate', encode: deflateSync },
+    { name: 'raw-deflate', header: 'deflate', encode: deflateRawSync },
+  ];
+  for (const e of encodings) {
+    it(`asks for compressed answers and decodes ${e.name}`, async () => {
+      let asked: string | undefined;
+      handlers.set(`/base/encoded-${e.name}`, (request, response) => {
+        asked = request.headers['accept-encoding'];
+        const body = e.encode(json);
+        response.writeHead(200, { 'content-encoding': e.header, 'content-length': body.length }).end(body);
+      });
+      const answer = await client().metadata(`encoded-${e.name}`);
+      assert.equal(asked, 'gzip, deflate, br');
+      assert.equal(answer.status === 200 && answer.body.toString(), json.toString());
+    });
+  }
+
+  it('cuts a compression bomb at the limit of decoded bytes', async () => {
+    const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024));
+    handlers.set('/base/bomb', (_request, response) => response.writeHead(200, { 'content-encoding': 'gzip', 'content-length': bomb.length }).end(bomb));
+    // The compressed bomb (about 10 KB) is well within the limit: only its decoded size is not.
+    await expectCode(() => client({ maxMetadataBytes: 100_000 }).metadata('bomb'), 'UPSTREAM_FAILED', 'metadata document exceeds the limit of 100000 bytes');
+    const empties = Buffer.concat(Array.from({ length: 500 }, () => gzipSync(Buffer.alloc(0))));
+    handlers.set('/base/empties', (_request, response) => response.writeHead(200, { 'content-encoding': 'gzip' }).end(empties));
+    await expectCode(() => client().metadata('empties'), 'UPSTREAM_FAILED', 'exceeds the limit of 1000 bytes');
+  });
+
+  it('tells a truncated compressed body from a whole one', async () => {
+    const whole = gzipSync(Buffer.from('{"padding":"' + 'ab'.repeat(300) + '"}'));
+    const half = whole.subarray(0, whole.length >> 1);
+    // The message ends cleanly, but the gzip stream inside it does not.
+    handlers.set('/base/half-gzip', (_request, response) => response.writeHead(200, { 'content-encoding': 'gzip' }).end(half));
+    await expectCode(() => client().metadata('half-gzip'), 'UPSTREAM_FAILED', 'metadata document was truncated (the gzip stream ended early)');
+    // The connection closes before the declared length of the encoded body.
+    handlers.set('/base/cut-gzip', (request, response) => {
+      response.writeHead(200, { 'content-encoding': 'gzip', 'content-length': whole.length });
+      response.write(half, () => request.socket.destroy());
+    });
+    await expectCode(() => client({ retries: 0 }).metadata('cut-gzip'), 'UPSTREAM_FAILED', `metadata document was truncated (${half.length} of ${whole.length} bytes)`);
+    handlers.set('/base/garbage-gzip', (_request, response) => response.writeHead(200, { 'content-encoding': 'gzip' }).end('not gzip at all'));
+    await expectCode(() => client().metadata('garbage-gzip'), 'UPSTREAM_FAILED', 'metadata document could not be decoded (gzip: ');
+  });
+
+  it('refuses a content-encoding it cannot decode', async () => {
+    handlers.set('/base/compress', (_request, response) => response.writeHead(200, { 'content-encoding': 'compress' }).end('whatever'));
+    handlers.set('/base/stacked', (_request, response) => response.writeHead(200, { 'content-encoding': 'gzip, br' }).end('whatever'));
+    await expectCode(() => client().metadata('compress'), 'UPSTREAM_FAILED', 'metadata document has an unsupported content-encoding (compress)');
+    await expectCode(() => client().file(`${url}/stacked`), 'UPSTREAM_FAILED', 'file has an unsupported content-encoding (gzip, br)');
+  });
+
+  it('keeps connections alive across requests, whatever they answer', async () => {
+    handlers.set('/base/alive', (_request, response) => response.writeHead(200).end('{}'));
+    handlers.set('/base/alive-304', (_request, response) => response.writeHead(304).end());
+    handlers.set('/base/alive-404', (_request, response) => response.writeHead(404).end('{"error":"not found"}'));
+    const c = client({ concurrency: 1 });
+    const before = connections;
+    const used = new Set<Socket | undefined>();
+    const paths = ['alive', 'alive-404', 'alive', 'alive-304', 'alive', 'alive'];
+    for (const path of paths) {
+      await c.metadata(path, path === 'alive-304' ? { etag: '"x"' } : {});
+      used.add(socketOf.get(`/base/${path}`));
+    }
+    assert.ok(connections - before < paths.length, `${connections - before} connections for ${paths.length} requests`);
+    assert.equal(used.size, 1);
+    c.close();
+    await closed([...used][0]);
+  });
+
+  it('closes a connection whose body was cut or timed out, and opens a fresh one', async () => {
+    handlers.set('/base/fresh', (_request, response) => response.writeHead(200).end('{}'));
+    handlers.set('/base/endless', (_request, response) => {
+      response.writeHead(200);
+      const pump = () => {
+        while (!response.destroyed && response.write(Buffer.alloc(16 * 1024, 0x20)));
+        if (!response.destroyed) response.once('drain', pump);
+      };
+      pump();
+    });
+    handlers.set('/base/stalled', (_request, response) => {
+      response.writeHead(200, { 'content-length': 100 });
+      response.write('{');
+    });
+    const c = client({ concurrency: 1, retries: 0, timeoutMs: 300 });
+    await c.metadata('fresh');
+    await expectCode(() => c.metadata('endless'), 'UPSTREAM_FAILED', 'exceeds the limit of 1000 bytes');
+    const cut = socketOf.get('/base/endless');
+    await closed(cut);
+    await c.metadata('fresh');
+    assert.notEqual(socketOf.get('/base/fresh'), cut);
+    await expectCode(() => c.metadata('stalled'), 'UPSTREAM_TIMEOUT', 'the body did not arrive within 300 ms');
+    const stalled = socketOf.get('/base/stalled');
+    await closed(stalled);
+    await c.metadata('fresh');
+    assert.notEqual(socketOf.get('/base/fresh'), stalled);
+    c.close();
+  });
+
+  it('does not follow redirects', async () => {
+    handlers.set('/base/moved', (_request, response) => response.writeHead(301, { location: `${url}/target` }).end());
+    handlers.set('/base/target', (_request, response) => response.writeHead(200).end('{}'));
+    await expectCode(() => client().metadata('moved'), 'UPSTREAM_FAILED', 'HTTP 301 for metadata');
+    await expectCode(() => client().file(`${url}/moved`), 'UPSTREAM_FAILED', 'HTTP 301 for a file');
+    assert.equal(hits.get('/base/target') ?? 0, 0);
+  });
+
+  it('names the code of a connection that failed', async () => {
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const port = (gone.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => gone.close(() => resolve()));
+    await expectCode(() => client({ url: `http://127.0.0.1:${port}/`, retries: 0 }).metadata('x'), 'UPSTREAM_FAILED', 'connection failed (ECONNREFUSED) after 1 attempt');
   });
 
   it('rejects URLs that are not http(s) or carry credentials', () => {
