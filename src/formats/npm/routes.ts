@@ -7,15 +7,17 @@ import { StockadeError } from '../../errors.js';
 import { actorOf, assertAllowed, requireAccountCredential, requirePrincipal, requireSecondFactor } from '../../http/auth.js';
 import { type ServerContext, baseUrl } from '../../http/context.js';
 import { applyErrorHeaders, logError, toStockadeError } from '../../http/errors.js';
-import { type CacheEntry, compressed, createPackumentCache, type RenderedDoc } from './cache.js';
+import { type CacheEntry, createPackumentCache } from './cache.js';
 import { matchEndpoint, type NpmEndpointId } from './endpoints.js';
 import { decodeAttachment } from './manifest-check.js';
 import { assertValidDistTag, assertValidPackageName, assertValidVersion } from './names.js';
 import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderVersion } from './packument.js';
 import { createNpmAudit } from './audit.js';
 import { FORMAT, ingestTarball } from './publish.js';
-import { createNpmRemote } from './remote.js';
+import { createNpmRemote, wantsCorgi } from './remote.js';
+import { sendDoc } from './send.js';
 import { createNpmVirtual } from './virtual.js';
+import { createVirtualMemo } from './virtual-memo.js';
 import { joinReasons, type Verdict } from '../../security/policy.js';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
@@ -65,26 +67,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function sendDoc(request: FastifyRequest, reply: FastifyReply, doc: RenderedDoc, contentType: string): FastifyReply {
-  reply.headers({
-    'content-type': contentType,
-    etag: doc.etag,
-    vary: 'accept, accept-encoding, authorization',
-    'cache-control': 'private, max-age=0, must-revalidate',
-  });
-  const ifNoneMatch = request.headers['if-none-match'];
-  if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === doc.etag)) {
-    return reply.code(304).send();
-  }
-  const accept = request.headers['accept-encoding'];
-  if (accept && doc.body.length > 1024) {
-    // Prefer brotli, then gzip; both are built once per document and kept with it.
-    if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(compressed(doc, 'br'));
-    if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(compressed(doc, 'gzip'));
-  }
-  return reply.send(doc.body);
-}
-
 function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).header('content-type', 'application/json').send(JSON.stringify(body));
 }
@@ -101,6 +83,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     stored: async (repo, name, filename) => findFile((await loadCached(repo, name)).pkg, filename) !== undefined,
   });
   const virtual = createNpmVirtual(ctx, { load: async (repo, name) => (await loadCached(repo, name)).pkg });
+  const virtualMemo = createVirtualMemo(domain.changes);
 
   // npm prints `error` from the body after the status line, so the message must stand on its own.
   app.setErrorHandler((raw, request, reply) => {
@@ -213,7 +196,13 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'read', repo);
     if (repo.kind === 'remote') return remote.packument(request, reply, repo, name, query);
     if (repo.kind === 'virtual') {
-      const source = await virtual.resolve(request, repo, name, (member) => remote.packument(request, reply, member, name, query, repo));
+      const seen = virtualMemo.generation();
+      const memorable = await openToAll(repo);
+      const source = await virtual.resolve(request, repo, name, (member) =>
+        remote.packument(request, reply, member, name, query, repo, (answer) => {
+          if (memorable) virtualMemo.rememberPackument(seen, repo, name, wantsCorgi(request, query), registryUrl(request, repo), answer);
+        }),
+      );
       if (source.kind === 'remote') return source.result;
       // A merged document is rendered per request: it spans packages the cache keys separately.
       return sendPackument(request, reply, repo, { pkg: source.pkg, expires: 0, docs: new Map() }, source.pkg, query);
@@ -244,10 +233,21 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'read', repo);
     if (repo.kind !== 'virtual') return serveTarball(request, reply, repo, name, filename);
     // The file comes from the member the packument came from, with the virtual repository's authority.
+    const seen = virtualMemo.generation();
     const source = await virtual.resolve(request, repo, name, (member) => remote.distTags(member, name));
     const member = source.kind === 'remote' ? source.member : await virtual.hostedFileOwner(await virtual.viewOf(null, repo), name, filename);
     if (!member) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
+    if (source.kind === 'remote' && (await openToAll(repo))) virtualMemo.rememberOwner(seen, repo, name, member);
     return serveTarball(request, reply, member, name, filename);
+  }
+
+  /**
+   * Whether a virtual repository's answers are the same for every caller who may read it: it is
+   * private, or every member is public (a public one over a private member checks each caller).
+   */
+  async function openToAll(repo: RepoInfo): Promise<boolean> {
+    if (repo.visibility === 'private') return true;
+    return (await virtual.viewOf(null, repo)).members.every((m) => m.visibility === 'public');
   }
 
   /** Sends a file of a hosted or remote repository; the caller has checked access. */
@@ -580,11 +580,12 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     if (sharedDatabase || (request.method !== 'GET' && request.method !== 'HEAD')) return null;
     const { owner, repo: repoName } = request.params as { owner: string; repo: string };
     const repo = domain.repos.peek(owner, repoName);
-    if (!repo || repo.kind !== 'hosted' || domain.access.peekRead(request.principal, repo) !== true) return null;
+    if (!repo || repo.kind === 'remote' || domain.access.peekRead(request.principal, repo) !== true) return null;
     const { segments, query } = parsePath(request, owner, repoName);
     if (segments[0] === '-') return null;
     const taken = takeName(segments);
     if (!taken) return null;
+    if (repo.kind === 'virtual') return serveVirtualFromMemory(request, reply, repo, taken, query);
     const entry = cache.peek(cache.key(repo.id, taken.name));
     const pkg = entry?.pkg;
     if (!entry || !pkg || pkg.versions.length === 0) return null;
@@ -594,6 +595,25 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const bytes = file && ctx.blobCache.peek(file.sha256);
       if (!file || !bytes) return null;
       if (tarballHeaders(request, reply, repo, file)) return reply.code(304).send();
+      return reply.send(bytes);
+    }
+    return null;
+  }
+
+  /** A virtual repository's packument or tarball from a remote member, when this node has the answer. */
+  function serveVirtualFromMemory(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, taken: { name: string; rest: string[] }, query: URLSearchParams): FastifyReply | null {
+    if (taken.rest.length === 0) {
+      const hit = virtualMemo.packument(repo, taken.name, wantsCorgi(request, query), registryUrl(request, repo));
+      if (!hit) return null;
+      reply.header('x-stockade-upstream', 'hit');
+      return sendDoc(request, reply, hit.doc, hit.contentType);
+    }
+    if (taken.rest[0] === '-' && taken.rest.length === 2 && request.method === 'GET') {
+      const member = virtualMemo.owner(repo, taken.name);
+      const file = member && findFile(cache.peek(cache.key(member.id, taken.name))?.pkg ?? null, taken.rest[1] as string);
+      const bytes = file && ctx.blobCache.peek(file.sha256);
+      if (!member || !file || !bytes) return null;
+      if (tarballHeaders(request, reply, member, file)) return reply.code(304).send();
       return reply.send(bytes);
     }
     return null;
