@@ -124,6 +124,8 @@ export function createNpmRemote(
     afterRefresh?: (repo: RepoInfo, name: string, meta: UpstreamPackument) => Promise<void>;
     /** Whether a file is stored and visible, from the routes' per-node cache (saves a query per download). */
     stored?: (repo: RepoInfo, name: string, filename: string) => Promise<boolean>;
+    /** Told before a file is stored; the returned function is told whether it was stored visible. */
+    expectStore?: (repo: RepoInfo, name: string) => (published: boolean) => void;
   } = {},
 ) {
   const { domain } = ctx;
@@ -359,7 +361,9 @@ export function createNpmRemote(
           throw engine.upstreamError(repo, client, error);
         }
         try {
-          await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });
+          const stored = hooks.expectStore?.(repo, name);
+          const { verdict } = await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });
+          stored?.(verdict.action === 'allow' || verdict.action === 'warn');
         } catch (error) {
           if (!isStockadeError(error)) throw error;
           if (error.code === 'VERSION_EXISTS') return;

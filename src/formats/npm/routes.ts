@@ -81,6 +81,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   const remote = createNpmRemote(ctx, {}, {
     afterRefresh: (member, name, meta) => virtual.afterRefresh(member, name, meta),
     stored: async (repo, name, filename) => findFile((await loadCached(repo, name)).pkg, filename) !== undefined,
+    expectStore: (repo, name) => virtualMemo.expectStore(repo, name),
   });
   const virtual = createNpmVirtual(ctx, { load: async (repo, name) => (await loadCached(repo, name)).pkg });
   const virtualMemo = createVirtualMemo(domain.changes);
@@ -196,11 +197,11 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'read', repo);
     if (repo.kind === 'remote') return remote.packument(request, reply, repo, name, query);
     if (repo.kind === 'virtual') {
-      const seen = virtualMemo.generation();
-      const memorable = await openToAll(repo);
+      const stamp = virtualMemo.stamp(name);
+      const hostedIds = await memoHostedIds(repo);
       const source = await virtual.resolve(request, repo, name, (member) =>
         remote.packument(request, reply, member, name, query, repo, (answer) => {
-          if (memorable) virtualMemo.rememberPackument(seen, repo, name, wantsCorgi(request, query), registryUrl(request, repo), answer);
+          if (hostedIds) virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request, query), registryUrl(request, repo), answer, { member, hostedIds });
         }),
       );
       if (source.kind === 'remote') return source.result;
@@ -233,21 +234,24 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'read', repo);
     if (repo.kind !== 'virtual') return serveTarball(request, reply, repo, name, filename);
     // The file comes from the member the packument came from, with the virtual repository's authority.
-    const seen = virtualMemo.generation();
+    const stamp = virtualMemo.stamp(name);
     const source = await virtual.resolve(request, repo, name, (member) => remote.distTags(member, name));
     const member = source.kind === 'remote' ? source.member : await virtual.hostedFileOwner(await virtual.viewOf(null, repo), name, filename);
     if (!member) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
-    if (source.kind === 'remote' && (await openToAll(repo))) virtualMemo.rememberOwner(seen, repo, name, member);
+    const hostedIds = source.kind === 'remote' ? await memoHostedIds(repo) : null;
+    if (hostedIds) virtualMemo.rememberOwner(stamp, repo, name, { member, hostedIds });
     return serveTarball(request, reply, member, name, filename);
   }
 
   /**
-   * Whether a virtual repository's answers are the same for every caller who may read it: it is
-   * private, or every member is public (a public one over a private member checks each caller).
+   * The hosted members of a virtual repository whose answers may be remembered: the same for every
+   * caller who may read it (it is private, or every member is public; a public one over a private
+   * member checks each caller). Null when they may not.
    */
-  async function openToAll(repo: RepoInfo): Promise<boolean> {
-    if (repo.visibility === 'private') return true;
-    return (await virtual.viewOf(null, repo)).members.every((m) => m.visibility === 'public');
+  async function memoHostedIds(repo: RepoInfo): Promise<number[] | null> {
+    const view = await virtual.viewOf(null, repo);
+    if (repo.visibility === 'public' && !view.members.every((m) => m.visibility === 'public')) return null;
+    return view.members.filter((m) => m.kind === 'hosted').map((m) => m.id);
   }
 
   /** Sends a file of a hosted or remote repository; the caller has checked access. */

@@ -1,6 +1,7 @@
 import type { ChangeBus } from '../../domain/changes.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import type { RenderedDoc } from './cache.js';
+import { FORMAT } from './publish.js';
 
 /** A packument a virtual repository served from a remote member, ready to send again. */
 export interface MemoPackument {
@@ -10,69 +11,158 @@ export interface MemoPackument {
   until: number;
 }
 
+/** The members an answer was derived from. */
+export interface MemoSources {
+  /** The remote member the name resolved to. */
+  member: RepoInfo;
+  /** The hosted members whose packages would have made the name private. */
+  hostedIds: number[];
+}
+
+interface Entry<V> {
+  value: V;
+  until: number;
+  name: string;
+  memberId: number;
+  hostedIds: number[];
+  /** The remote member's package changed since: a new verdict may hide a version. */
+  dirty: boolean;
+}
+
 const MAX_ENTRIES = 10_000;
 /** Answers are re-checked at least this often even when nothing announced a change. */
 const MAX_AGE_MS = 60_000;
+const PACKAGE_KEY = /^(\d+):([^:]+):(.+)$/;
 
 /**
  * What a virtual repository answered for names that resolve to a remote member, per node, so a
  * warm install reads packuments and tarball owners from memory: no protection, metadata or
- * verdict queries. Anything that could change an answer (a package stored, quarantined, released
- * or removed in any repository, a repository, membership, claim, upstream setting or policy
- * change) drops every entry; the upstream TTL and cooldown expiries bound each entry's life. A
- * `generation` taken before the full path runs keeps an answer that raced with a change out.
+ * verdict queries. Changes drop or suspend answers:
+ *
+ * - a repository, membership, claim, upstream setting or policy change, or a change to a whole
+ *   repository, drops everything;
+ * - a change to a package in a hosted member drops the answers for that name (it may now be private);
+ * - a change to the package in the remote member suspends them (a new verdict may hide a version),
+ *   unless the remote repository itself vouches that the change was a version stored as published
+ *   and nothing else happened to the package meanwhile (`expectStore`).
+ *
+ * The upstream TTL and cooldown expiries bound each answer's life. A stamp taken before the full
+ * path runs keeps an answer that raced with a change out.
  */
 export function createVirtualMemo(changes: ChangeBus) {
-  const packuments = new Map<string, MemoPackument>();
-  const owners = new Map<string, { member: RepoInfo; until: number }>();
+  const packuments = new Map<string, Entry<MemoPackument>>();
+  const owners = new Map<string, Entry<RepoInfo>>();
+  /** Keys of both maps per package name. */
+  const byName = new Map<string, Set<string>>();
+  /** Package changes seen per `${repoId}\n${name}`, and per name. */
+  const changeCounts = new Map<string, number>();
+  const nameCounts = new Map<string, number>();
   let generation = 0;
-  changes.subscribe((topic) => {
-    if (topic !== 'package' && topic !== 'repo' && topic !== 'policy') return;
+
+  function clear(): void {
     generation++;
     packuments.clear();
     owners.clear();
-  });
-
-  function put<V>(map: Map<string, V>, key: string, value: V): void {
-    if (map.size >= MAX_ENTRIES) {
-      const oldest = map.keys().next().value;
-      if (oldest !== undefined) map.delete(oldest);
-    }
-    map.set(key, value);
+    byName.clear();
+    changeCounts.clear();
+    nameCounts.clear();
   }
 
-  const packumentKey = (repo: RepoInfo, name: string, corgi: boolean, registryUrl: string) => `${repo.id}\n${name}\n${corgi ? 'c' : 'f'}\n${registryUrl}`;
+  function entryOf(key: string): Entry<unknown> | undefined {
+    return packuments.get(key) ?? owners.get(key);
+  }
+
+  function drop(key: string): void {
+    const entry = entryOf(key);
+    packuments.delete(key);
+    owners.delete(key);
+    if (entry) byName.get(entry.name)?.delete(key);
+  }
+
+  changes.subscribe((topic, key) => {
+    if (topic === 'repo' || topic === 'policy') return clear();
+    if (topic !== 'package') return;
+    const match = PACKAGE_KEY.exec(key);
+    if (!match) return clear();
+    if (match[2] !== FORMAT) return;
+    const repoId = Number(match[1]);
+    const name = match[3] as string;
+    const counter = `${repoId}\n${name}`;
+    changeCounts.set(counter, (changeCounts.get(counter) ?? 0) + 1);
+    nameCounts.set(name, (nameCounts.get(name) ?? 0) + 1);
+    if (changeCounts.size > MAX_ENTRIES * 4) clear();
+    for (const memoKey of [...(byName.get(name) ?? [])]) {
+      const entry = entryOf(memoKey);
+      if (!entry) continue;
+      if (entry.memberId === repoId) entry.dirty = true;
+      else if (entry.hostedIds.includes(repoId)) drop(memoKey);
+    }
+  });
+
+  function put<V>(map: Map<string, Entry<V>>, key: string, entry: Entry<V>): void {
+    if (map.has(key)) drop(key);
+    if (map.size >= MAX_ENTRIES) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) drop(oldest);
+    }
+    map.set(key, entry);
+    let keys = byName.get(entry.name);
+    if (!keys) byName.set(entry.name, (keys = new Set()));
+    keys.add(key);
+  }
+
+  function live<V>(map: Map<string, Entry<V>>, key: string): V | undefined {
+    const entry = map.get(key);
+    if (!entry || entry.dirty) return undefined;
+    if (entry.until > Date.now()) return entry.value;
+    drop(key);
+    return undefined;
+  }
+
+  const packumentKey = (repo: RepoInfo, name: string, corgi: boolean, registryUrl: string) => `p\n${repo.id}\n${name}\n${corgi ? 'c' : 'f'}\n${registryUrl}`;
+  const ownerKey = (repo: RepoInfo, name: string) => `o\n${repo.id}\n${name}`;
+  const stampOf = (name: string) => `${generation}:${nameCounts.get(name) ?? 0}`;
 
   return {
-    generation: () => generation,
+    /** Taken before the full path runs; an answer is remembered only if nothing changed since. */
+    stamp: stampOf,
 
     packument(repo: RepoInfo, name: string, corgi: boolean, registryUrl: string): MemoPackument | undefined {
-      const key = packumentKey(repo, name, corgi, registryUrl);
-      const hit = packuments.get(key);
-      if (!hit) return undefined;
-      if (hit.until > Date.now()) return hit;
-      packuments.delete(key);
-      return undefined;
+      return live(packuments, packumentKey(repo, name, corgi, registryUrl));
     },
 
-    rememberPackument(seen: number, repo: RepoInfo, name: string, corgi: boolean, registryUrl: string, answer: MemoPackument): void {
-      if (seen !== generation) return;
-      put(packuments, packumentKey(repo, name, corgi, registryUrl), { ...answer, until: Math.min(answer.until, Date.now() + MAX_AGE_MS) });
+    rememberPackument(stamp: string, repo: RepoInfo, name: string, corgi: boolean, registryUrl: string, answer: MemoPackument, sources: MemoSources): void {
+      if (stamp !== stampOf(name)) return;
+      const until = Math.min(answer.until, Date.now() + MAX_AGE_MS);
+      put(packuments, packumentKey(repo, name, corgi, registryUrl), { value: answer, until, name, memberId: sources.member.id, hostedIds: sources.hostedIds, dirty: false });
     },
 
     /** The remote member a name's files come from. */
     owner(repo: RepoInfo, name: string): RepoInfo | undefined {
-      const key = `${repo.id}\n${name}`;
-      const hit = owners.get(key);
-      if (!hit) return undefined;
-      if (hit.until > Date.now()) return hit.member;
-      owners.delete(key);
-      return undefined;
+      return live(owners, ownerKey(repo, name));
     },
 
-    rememberOwner(seen: number, repo: RepoInfo, name: string, member: RepoInfo): void {
-      if (seen !== generation) return;
-      put(owners, `${repo.id}\n${name}`, { member, until: Date.now() + MAX_AGE_MS });
+    rememberOwner(stamp: string, repo: RepoInfo, name: string, sources: MemoSources): void {
+      if (stamp !== stampOf(name)) return;
+      put(owners, ownerKey(repo, name), { value: sources.member, until: Date.now() + MAX_AGE_MS, name, memberId: sources.member.id, hostedIds: sources.hostedIds, dirty: false });
+    },
+
+    /**
+     * Called by a remote repository before it stores a file of `name`: the returned function,
+     * told the stored version was published (visible), restores the answers that storing
+     * suspended, when that store was the only change to the package in between.
+     */
+    expectStore(remote: RepoInfo, name: string): (published: boolean) => void {
+      const counter = `${remote.id}\n${name}`;
+      const before = changeCounts.get(counter) ?? 0;
+      const seenGeneration = generation;
+      return (published) => {
+        if (!published || generation !== seenGeneration || (changeCounts.get(counter) ?? 0) !== before + 1) return;
+        for (const memoKey of byName.get(name) ?? []) {
+          const entry = entryOf(memoKey);
+          if (entry?.memberId === remote.id) entry.dirty = false;
+        }
+      };
     },
   };
 }
