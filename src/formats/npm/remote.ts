@@ -362,8 +362,10 @@ export function createNpmRemote(
         }
         try {
           const stored = hooks.expectStore?.(repo, name);
-          const { verdict } = await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });
-          stored?.(verdict.action === 'allow' || verdict.action === 'warn');
+          const { verdict, digests } = await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });
+          const visible = verdict.action === 'allow' || verdict.action === 'warn';
+          stored?.(visible);
+          if (visible) ctx.blobCache.remember(digests.sha256, data);
         } catch (error) {
           if (!isStockadeError(error)) throw error;
           if (error.code === 'VERSION_EXISTS') return;

@@ -9,6 +9,17 @@ export function createBlobMemoryCache(store: BlobStore, options: { maxBytes: num
   const entries = new Map<string, Buffer>();
   let used = 0;
 
+  function keep(sha256: string, data: Buffer): void {
+    if (entries.has(sha256)) return;
+    entries.set(sha256, data);
+    used += data.length;
+    for (const [key, value] of entries) {
+      if (used <= options.maxBytes) break;
+      entries.delete(key);
+      used -= value.length;
+    }
+  }
+
   return {
     /** The cached bytes, without reading anything. */
     peek(sha256: string): Buffer | undefined {
@@ -26,16 +37,16 @@ export function createBlobMemoryCache(store: BlobStore, options: { maxBytes: num
         return hit;
       }
       const data = await store.read(sha256);
-      if (!entries.has(sha256)) {
-        entries.set(sha256, data);
-        used += data.length;
-        for (const [key, value] of entries) {
-          if (used <= options.maxBytes) break;
-          entries.delete(key);
-          used -= value.length;
-        }
-      }
+      keep(sha256, data);
       return data;
+    },
+
+    /**
+     * Keeps a blob just stored whose first read is about to come (a file fetched for a client
+     * that is waiting for it), so serving it does not read back what is already in memory.
+     */
+    remember(sha256: string, data: Buffer): void {
+      if (data.length <= maxItemBytes) keep(sha256, data);
     },
   };
 }

@@ -51,20 +51,29 @@ describe('npm protocol details', () => {
     assert.ok((doc.time as Record<string, string>)['1.1.0']);
   });
 
-  it('answers If-None-Match with 304 and compresses with brotli or gzip', async () => {
+  it('answers If-None-Match with 304 and compresses large documents with brotli or gzip', async () => {
     const first = await http('GET', packageUrl(registry, '@acme/widget'));
     const etag = first.headers.get('etag')!;
     assert.ok(etag);
     const again = await http('GET', packageUrl(registry, '@acme/widget'), { headers: { 'if-none-match': etag } });
     assert.equal(again.status, 304);
+    // A small document fits in one initial congestion window: it goes as it is.
+    assert.ok(first.text.length < 14_600);
+    const small = await fetch(packageUrl(registry, '@acme/widget'), { headers: { 'accept-encoding': 'br, gzip' } });
+    assert.equal(small.headers.get('content-encoding'), null);
+    assert.equal(await small.text(), first.text);
 
+    // Fifty versions with their keywords make a document well over that.
+    for (let i = 0; i < 50; i++) await publish(server, registry, server.adminToken, 'big-doc', `1.0.${i}`, { keywords: Array.from({ length: 30 }, (_, k) => `keyword-${k}`) });
+    const large = await http('GET', packageUrl(registry, 'big-doc'));
+    assert.ok(large.text.length > 14_600, `${large.text.length} bytes`);
     for (const encoding of ['br', 'gzip'] as const) {
-      const response = await fetch(packageUrl(registry, '@acme/widget'), { headers: { 'accept-encoding': encoding } });
+      const response = await fetch(packageUrl(registry, 'big-doc'), { headers: { 'accept-encoding': encoding } });
       assert.equal(response.headers.get('content-encoding'), encoding);
       const raw = Buffer.from(await response.arrayBuffer());
       // fetch decodes transparently; compare with the identity body either way.
       const text = raw[0] === 0x7b ? raw.toString() : (encoding === 'br' ? brotliDecompressSync(raw) : gunzipSync(raw)).toString();
-      assert.equal(text, first.text);
+      assert.equal(text, large.text);
     }
   });
 
