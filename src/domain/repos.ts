@@ -41,8 +41,12 @@ export function createRepos(deps: { db: Db; audit: AuditLog; changes: ChangeBus 
   const { db, audit, changes } = deps;
   // Every request resolves its repository; a per-node cache keeps that off the database.
   const byPath = new TtlCache<RepoInfo | null>({ ttlMs: 30_000, max: 20_000 });
+  const byId = new TtlCache<RepoInfo | null>({ ttlMs: 30_000, max: 20_000 });
   changes.subscribe((topic) => {
-    if (topic === 'repo') byPath.clear();
+    if (topic === 'repo') {
+      byPath.clear();
+      byId.clear();
+    }
   });
 
   const select = () =>
@@ -120,8 +124,12 @@ export function createRepos(deps: { db: Db; audit: AuditLog; changes: ChangeBus 
   }
 
   async function getById(id: number): Promise<RepoInfo | null> {
+    const cached = byId.get(String(id));
+    if (cached !== undefined) return cached;
     const row = await select().where('repos.id', '=', id).executeTakeFirst();
-    return row ? toInfo(row) : null;
+    const repo = row ? toInfo(row) : null;
+    byId.set(String(id), repo);
+    return repo;
   }
 
   async function list(filter: { owner?: string } = {}): Promise<RepoInfo[]> {

@@ -80,7 +80,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   // tells them about names they keep private (collision alerts).
   const remote = createNpmRemote(ctx, {}, {
     afterRefresh: (member, name, meta) => virtual.afterRefresh(member, name, meta),
-    stored: async (repo, name, filename) => findFile((await loadCached(repo, name)).pkg, filename) !== undefined,
+    // Only what this node already holds: a miss is answered by one query for the file instead.
+    stored: async (repo, name, filename) => findFile(cache.peek(cache.key(repo.id, name))?.pkg ?? null, filename) !== undefined,
     expectStore: (repo, name) => virtualMemo.expectStore(repo, name),
   });
   const virtual = createNpmVirtual(ctx, { load: async (repo, name) => (await loadCached(repo, name)).pkg });
