@@ -71,6 +71,7 @@ export const errorCatalog = {
   IMPORT_STOPPED: { status: 400, message: 'the import stopped after %s file(s), which are kept (see details): %s' },
 
   // Remote (proxy) repositories: the upstream is named by host only, never with credentials.
+  NOT_A_CACHE: { status: 405, message: '%s is a %s repository: only cached copies in remote repositories are evicted; yank or unpublish hosted versions with the format\'s own client' },
   REMOTE_READ_ONLY: { status: 405, message: '%s is a remote repository that mirrors its upstream: publish to a hosted repository instead' },
   VIRTUAL_READ_ONLY: { status: 405, message: '%s is a virtual repository that only merges its members: publish to a hosted repository (%s)' },
   UPSTREAM_FAILED: { status: 502, message: 'the upstream of %s failed: %s' },

@@ -470,8 +470,10 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
   }
 
   /**
-   * Removes versions (all when `versions` is null). Removed versions can never be published again,
-   * and tags that pointed at them move to the highest remaining version or disappear.
+   * Removes versions (all when `versions` is null). In a hosted repository removed versions can
+   * never be published again; in a remote repository removal evicts cached copies, which the next
+   * request fetches from the upstream again. Tags that pointed at them move to the highest
+   * remaining version or disappear.
    */
   async function unpublish(actor: Actor, ref: PackageRef, versions: string[] | null, compare: VersionCompare): Promise<string[]> {
     return mutate(ref, async (tx, packageId) => {
@@ -482,8 +484,10 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
         if (missing.length) throw new StockadeError('NOT_FOUND', [`version ${ref.name}@${missing[0]}`]);
       }
       const at = nowIso();
+      const evict = ref.repo.kind === 'remote';
       for (const v of doomed) {
         await tx.deleteFrom('versions').where('id', '=', v.id).execute();
+        if (evict) continue;
         await tx
           .insertInto('retired_versions')
           .values({ package_id: packageId, version: v.version, retired_at: at })
@@ -499,7 +503,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
         else await tx.deleteFrom('dist_tags').where('package_id', '=', packageId).where('tag', '=', tag.tag).execute();
       }
       await audit.record(tx, actor, {
-        action: versions === null ? 'package.unpublish' : 'package.unpublish-version',
+        action: evict ? 'package.evict' : versions === null ? 'package.unpublish' : 'package.unpublish-version',
         target: target(ref),
         details: { versions: doomed.map((v) => v.version) },
       });

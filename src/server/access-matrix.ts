@@ -159,6 +159,7 @@ export const API_ROUTES: Record<string, Access> = {
   'GET /repos/{owner}/{repo}/packages/{format}/{scope}/{name}': 'repo-read',
   'POST /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank': 'repo-write',
   'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank': 'repo-write',
+  'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}': 'repo-admin',
   'PUT /repos/{owner}/{repo}/upload': 'repo-write',
   'POST /repos/{owner}/{repo}/import': 'repo-write',
   'GET /repos/{owner}/{repo}/policy': 'repo-read',

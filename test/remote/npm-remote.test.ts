@@ -232,6 +232,31 @@ describe('npm remote repository', () => {
     assert.equal(settings.json.prefetch, false);
   });
 
+  it('evicts a cached version, which the next request fetches again through the gate', async () => {
+    upstream.add({ name: 'evictable', version: '1.0.0' });
+    const { registry, path } = await remoteRepo();
+    const file = '/evictable/-/evictable-1.0.0.tgz';
+    assert.equal((await call('GET', `${registry}${file}`)).status, 200);
+    assert.ok(await stored(path, 'evictable', 'evictable-1.0.0.tgz'));
+    const evicted = await call('DELETE', `${server.url}/api/v1/repos/${path}/packages/npm/evictable/versions/1.0.0`);
+    assert.equal(evicted.status, 200, evicted.text);
+    assert.deepEqual(evicted.json, { format: 'npm', name: 'evictable', version: '1.0.0', evicted: true });
+    assert.equal(await stored(path, 'evictable', 'evictable-1.0.0.tgz'), null);
+    const again = await call('GET', `${registry}${file}`);
+    assert.equal(again.status, 200, again.text);
+    assert.ok(await stored(path, 'evictable', 'evictable-1.0.0.tgz'));
+    assert.equal(upstream.hits(file), 2);
+    const audit = await server.domain.db.selectFrom('audit_log').select(['action', 'target']).where('action', '=', 'package.evict').execute();
+    assert.ok(audit.some((row) => row.target.includes('evictable')), JSON.stringify(audit));
+    assert.equal((await call('DELETE', `${server.url}/api/v1/repos/${path}/packages/npm/evictable/versions/9.9.9`)).status, 404);
+    // Hosted versions are not a cache: they are yanked or unpublished with the format's client.
+    const hosted = await call('POST', `${server.url}/api/v1/repos`, { body: { owner: 'acme', name: 'evict-hosted', visibility: 'public' } });
+    assert.equal(hosted.status, 201, hosted.text);
+    const refused = await call('DELETE', `${server.url}/api/v1/repos/acme/evict-hosted/packages/npm/evictable/versions/1.0.0`);
+    assert.equal(refused.status, 405, refused.text);
+    assert.equal((refused.json.error as { code?: string } | undefined)?.code, 'NOT_A_CACHE');
+  });
+
   it('hides versions younger than the cooldown unless allow-listed', async () => {
     upstream.add({ name: 'fresh', version: '1.0.0' });
     upstream.add({ name: 'fresh', version: '1.1.0' }, { publishedAt: new Date().toISOString() });

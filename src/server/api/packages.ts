@@ -129,13 +129,8 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
       return packageDetail(request, { owner, repo, format, name: `${scope}/${name}` });
     },
   );
-  /**
-   * Yank (POST) or unyank (DELETE) a version: installers skip a yanked version unless it is pinned
-   * exactly (PEP 592, `gem yank`); its files stay. The version may be given in any spelling the
-   * format's comparator equates (PEP 440: `1.0` is `1.0.0`).
-   */
-  async function setYank(request: FastifyRequest, path: { owner: string; repo: string; format: string; name: string; version: string }, reason: string | null) {
-    const repo = await repoFor(request, path, 'write');
+  /** The one stored version (quarantined ones too) that `version` names, in any spelling the format equates. */
+  async function storedVersion(repo: Awaited<ReturnType<typeof repoFor>>, path: { format: string; name: string; version: string }) {
     const format = findFormat(path.format);
     const pkg = format ? await packages.load({ repo, format: format.name, name: path.name }, { includeQuarantined: true }) : null;
     if (!format || !pkg) throw new StockadeError('NOT_FOUND', [`package ${path.format}/${path.name} in ${repo.path}`]);
@@ -149,7 +144,17 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
     const exact = pkg.versions.find((v) => v.version === path.version);
     const matches = exact ? [exact] : pkg.versions.filter((v) => equal(v.version));
     if (matches.length !== 1) throw new StockadeError('NOT_FOUND', [`version ${path.name}@${path.version}`]);
-    const version = (matches[0] as { version: string }).version;
+    return { format, pkg, version: (matches[0] as { version: string }).version };
+  }
+
+  /**
+   * Yank (POST) or unyank (DELETE) a version: installers skip a yanked version unless it is pinned
+   * exactly (PEP 592, `gem yank`); its files stay. The version may be given in any spelling the
+   * format's comparator equates (PEP 440: `1.0` is `1.0.0`).
+   */
+  async function setYank(request: FastifyRequest, path: { owner: string; repo: string; format: string; name: string; version: string }, reason: string | null) {
+    const repo = await repoFor(request, path, 'write');
+    const { format, pkg, version } = await storedVersion(repo, path);
     const ref = { repo, format: format.name, name: pkg.name };
     await packages.yank(actorOf(request), ref, version, reason);
     const after = await packages.load(ref, { includeQuarantined: true });
@@ -184,5 +189,28 @@ export async function packageRoutes(app: ApiApp, ctx: ServerContext): Promise<vo
       },
     },
     async (request) => setYank(request, request.params, null),
+  );
+
+  app.delete(
+    '/repos/:owner/:repo/packages/:format/:name/versions/:version',
+    {
+      schema: {
+        tags,
+        operationId: 'evictVersion',
+        summary: 'Evict a cached version from a remote repository',
+        description:
+          'Removes the stored copy of a version that a remote repository fetched from its upstream (quarantined or not); the next request for it fetches it again, through the gate. ' +
+          'Hosted and virtual repositories answer 405: yank or unpublish their versions with the format\'s client. Needs admin rights on the repository.',
+        params: VersionParams,
+        response: { 200: Type.Object({ format: Type.String(), name: Type.String(), version: Type.String(), evicted: Type.Boolean() }) },
+      },
+    },
+    async (request) => {
+      const repo = await repoFor(request, request.params, 'admin');
+      if (repo.kind !== 'remote') throw new StockadeError('NOT_A_CACHE', [repo.path, repo.kind]);
+      const { format, pkg, version } = await storedVersion(repo, request.params);
+      await packages.unpublish(actorOf(request), { repo, format: format.name, name: pkg.name }, [version], format.compareVersions);
+      return { format: format.name, name: pkg.name, version, evicted: true };
+    },
   );
 }

@@ -51,6 +51,7 @@ const EXPECTED_ROUTES = [
   'GET /repos/{owner}/{repo}/packages/{format}/{scope}/{name}',
   'POST /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank',
   'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}/yank',
+  'DELETE /repos/{owner}/{repo}/packages/{format}/{name}/versions/{version}',
   'PUT /repos/{owner}/{repo}/upload',
   'POST /repos/{owner}/{repo}/import',
   'GET /repos/{owner}/{repo}/policy',
