@@ -43,6 +43,7 @@ const UPSTREAM_OPTIONS: OptionsSpec = {
   concurrency: { type: 'string' },
   cooldown: { type: 'string' },
   'cooldown-allow': { type: 'string' },
+  'file-origins': { type: 'string' },
   offline: { type: 'boolean' },
   online: { type: 'boolean' },
   prefetch: { type: 'boolean' },
@@ -73,6 +74,9 @@ function upstreamInput(options: OptionValues, env: NodeJS.ProcessEnv): UpstreamI
   }
   const allow = text('cooldown-allow');
   if (allow !== undefined) input.cooldownAllow = allow.split(',').map((entry) => entry.trim()).filter(Boolean);
+  // An empty list clears the origins: files then come from the upstream itself only.
+  const fileOrigins = text('file-origins');
+  if (fileOrigins !== undefined) input.fileOrigins = fileOrigins.split(',').map((entry) => entry.trim()).filter(Boolean);
   if (options.offline === true && options.online === true) throw new UsageError('give --offline or --online, not both');
   if (options.offline === true) input.offline = true;
   if (options.online === true) input.offline = false;
@@ -123,6 +127,7 @@ function describeUpstream(repo: RepoInfo, s: UpstreamSettings): string {
     `cooldown     ${s.cooldownHours > 0 ? `${s.cooldownHours}h` : 'off'}${s.cooldownAllow.length > 0 ? ` (allowed: ${s.cooldownAllow.join(', ')})` : ''}`,
     `offline      ${s.offline ? 'yes: only cached packages are served' : 'no'}`,
     `prefetch     ${s.prefetch ? 'yes: an install fetches latest while it reads metadata' : 'no'}`,
+    `file origins ${s.fileOrigins.length > 0 ? s.fileOrigins.join(', ') : 'none: files only from the upstream itself'}`,
   ].join('\n');
 }
 
@@ -130,7 +135,7 @@ const repoCreate: Command = {
   name: 'repo create',
   summary: 'create a hosted repository, a remote one that proxies an upstream registry, or a virtual one that merges others',
   usage:
-    'owner/name [--public|--private] [--description D] [--url URL] [--remote FORMAT --upstream URL [--ttl 5m] [--cooldown 72h] [--offline] [--token-env VAR] …] ' +
+    'owner/name [--public|--private] [--description D] [--url URL] [--remote FORMAT --upstream URL [--ttl 5m] [--cooldown 72h] [--offline] [--file-origins URL,…] [--token-env VAR] …] ' +
     '[--virtual FORMAT --member owner/repo … [--claim PATTERN …]]',
   description:
     'Creates a repository under a user or organization. Private (the default) repositories are invisible to anyone without a role on the owner. ' +
@@ -203,13 +208,19 @@ const repoCreate: Command = {
 const repoUpstream: Command = {
   name: 'repo upstream',
   summary: "show or change a remote repository's upstream settings",
-  usage: 'owner/name [--upstream URL] [--ttl D] [--negative-ttl D] [--timeout D] [--retries N] [--concurrency N] [--cooldown D] [--cooldown-allow a,b@1.2.3] [--offline|--online] [--prefetch|--no-prefetch] [--token-env VAR|--no-credentials]',
+  usage: 'owner/name [--upstream URL] [--ttl D] [--negative-ttl D] [--timeout D] [--retries N] [--concurrency N] [--cooldown D] [--cooldown-allow a,b@1.2.3] [--file-origins URL,…] [--offline|--online] [--prefetch|--no-prefetch] [--token-env VAR|--no-credentials]',
   description:
     'Without options, shows the settings (credentials are never shown, only whether they are set). Each option changes one setting; ' +
-    'the change is audited. --cooldown hides upstream versions younger than that (0 turns it off); --cooldown-allow replaces the allow-list.',
+    'the change is audited. --cooldown hides upstream versions younger than that (0 turns it off); --cooldown-allow replaces the allow-list. ' +
+    '--file-origins replaces the origins besides the upstream that files may come from (listed in metadata or by redirect); an empty value clears them.',
   options: { upstream: { type: 'string' }, ...UPSTREAM_OPTIONS },
   args: { min: 1, max: 1 },
-  examples: ['stockade repo upstream acme/npm-remote', 'stockade repo upstream acme/npm-remote --cooldown 72h --cooldown-allow left-pad@1.3.1', 'stockade repo upstream acme/npm-remote --offline'],
+  examples: [
+    'stockade repo upstream acme/npm-remote',
+    'stockade repo upstream acme/npm-remote --cooldown 72h --cooldown-allow left-pad@1.3.1',
+    'stockade repo upstream acme/npm-remote --offline',
+    'stockade repo upstream acme/py-remote --file-origins https://files.example.org',
+  ],
   async run(ctx) {
     const input = upstreamInput(ctx.options, ctx.env);
     const url = stringOption(ctx.options, 'upstream');

@@ -28,6 +28,11 @@ export interface UpstreamSettings {
   cooldownHours: number;
   /** `name` or `name@version` shown even while younger than the cooldown. */
   cooldownAllow: string[];
+  /**
+   * Origins besides the upstream's (`https://files.example.org`) that files may come from, as
+   * listed in metadata or by redirect. Never sent credentials.
+   */
+  fileOrigins: string[];
   maxMetadataBytes: number;
   maxFileBytes: number;
   updatedAt: string;
@@ -50,6 +55,7 @@ export interface UpstreamInput {
   prefetch?: boolean;
   cooldownHours?: number;
   cooldownAllow?: string[];
+  fileOrigins?: string[];
   maxMetadataBytes?: number;
   maxFileBytes?: number;
 }
@@ -66,6 +72,7 @@ export const UPSTREAM_DEFAULTS = {
   prefetch: true,
   cooldownHours: 0,
   cooldownAllow: [] as string[],
+  fileOrigins: [] as string[],
   maxMetadataBytes: 64 * MIB,
   maxFileBytes: 512 * MIB,
 };
@@ -102,6 +109,29 @@ export function assertUpstreamUrl(raw: string): string {
   if (url.username || url.password) throw new StockadeError('VALIDATION_FAILED', ['the upstream url must not contain credentials: give them as token or username/password']);
   if (url.search || url.hash) throw new StockadeError('VALIDATION_FAILED', ['the upstream url must not have a query or fragment']);
   return url.href.replace(/\/+$/, '');
+}
+
+export const MAX_FILE_ORIGINS = 16;
+
+/**
+ * Checks file origins and returns them as `URL.origin` (scheme, host, port), without duplicates.
+ * Error messages name the host at most: an entry may carry credentials.
+ */
+export function assertFileOrigins(list: string[]): string[] {
+  if (list.length > MAX_FILE_ORIGINS) throw new StockadeError('VALIDATION_FAILED', [`upstream fileOrigins holds at most ${MAX_FILE_ORIGINS} origins`]);
+  const origins: string[] = [];
+  for (const [index, raw] of list.entries()) {
+    const url = typeof raw === 'string' && raw.length <= 300 && URL.canParse(raw) ? new URL(raw) : null;
+    if (!url) throw new StockadeError('VALIDATION_FAILED', [`upstream fileOrigins entry ${index + 1} is not a URL (an origin such as https://files.example.org)`]);
+    const which = `upstream file origin ${url.host || `entry ${index + 1}`}`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StockadeError('VALIDATION_FAILED', [`${which} must start with http:// or https://`]);
+    if (url.username || url.password) throw new StockadeError('VALIDATION_FAILED', [`${which} must not contain credentials: files are fetched without them`]);
+    if (url.pathname !== '/' || url.search || url.hash || /[?#]/.test(raw)) {
+      throw new StockadeError('VALIDATION_FAILED', [`${which} must be only a scheme, host and optional port (such as https://files.example.org), without a path, query or fragment`]);
+    }
+    origins.push(url.origin);
+  }
+  return [...new Set(origins)];
 }
 
 function assertAllowList(list: string[]): string[] {
@@ -147,6 +177,7 @@ function toSettings(row: Row): UpstreamSettings {
     prefetch: row.prefetch === 1,
     cooldownHours: row.cooldown_hours,
     cooldownAllow: JSON.parse(row.cooldown_allow) as string[],
+    fileOrigins: JSON.parse(row.file_origins) as string[],
     maxMetadataBytes: row.max_metadata_bytes,
     maxFileBytes: row.max_file_bytes,
     updatedAt: row.updated_at,
@@ -196,6 +227,7 @@ export function createRemoteSettings(deps: { db: Db; audit: AuditLog; changes: C
         prefetch: merged.prefetch ? 1 : 0,
         cooldown_hours: bounded('cooldownHours', merged.cooldownHours),
         cooldown_allow: JSON.stringify(assertAllowList(merged.cooldownAllow)),
+        file_origins: JSON.stringify(assertFileOrigins(merged.fileOrigins)),
         max_metadata_bytes: bounded('maxMetadataBytes', merged.maxMetadataBytes),
         max_file_bytes: bounded('maxFileBytes', merged.maxFileBytes),
       },
@@ -254,6 +286,7 @@ export function createRemoteSettings(deps: { db: Db; audit: AuditLog; changes: C
     if (input.offline !== undefined) set.offline = input.offline ? 1 : 0;
     if (input.prefetch !== undefined) set.prefetch = input.prefetch ? 1 : 0;
     if (input.cooldownAllow !== undefined) set.cooldown_allow = JSON.stringify(assertAllowList(input.cooldownAllow));
+    if (input.fileOrigins !== undefined) set.file_origins = JSON.stringify(assertFileOrigins(input.fileOrigins));
     const authorization = authorizationOf(input);
     if (authorization !== undefined) set.credentials_sealed = authorization === null ? null : box.seal(authorization, purpose(repo.id));
     await db.transaction().execute(async (tx) => {

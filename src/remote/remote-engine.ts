@@ -93,6 +93,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
         client: createUpstreamClient({
           url: s.url,
           authorization,
+          fileOrigins: s.fileOrigins,
           timeoutMs: s.timeoutMs,
           retries: s.retries,
           concurrency: s.concurrency,

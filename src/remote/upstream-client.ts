@@ -11,6 +11,11 @@ export interface UpstreamClientOptions {
   url: string;
   /** The whole Authorization header value; sent only to the upstream's own origin. */
   authorization?: string | null;
+  /**
+   * Other origins (`https://files.example.org`) files may come from, directly or by redirect;
+   * never sent credentials. Metadata comes from the upstream's origin only.
+   */
+  fileOrigins?: readonly string[];
   /** Per attempt, covering headers and body. */
   timeoutMs: number;
   /** Extra attempts after the first, for network errors, 5xx and 429. */
@@ -41,7 +46,10 @@ export interface UpstreamClient {
   readonly origin: string;
   /** GETs `path` (relative to the base URL) as metadata: 200, 304 (with validators) or 404. */
   metadata(path: string, conditional?: ConditionalHeaders, accept?: string): Promise<MetadataAnswer>;
-  /** GETs an absolute URL on the upstream's origin as a file, whole, within the file size limit. */
+  /**
+   * GETs an absolute URL on the upstream's origin or a file origin as a file, whole, within the
+   * file size limit, following redirects among those origins.
+   */
   file(url: string): Promise<Buffer>;
   /**
    * Retires the client: its pooled connections close, at once when nothing is in flight, else as
@@ -84,6 +92,9 @@ type Fail = (why: string) => Error;
 const IDLE_SOCKET_MS = 4_000;
 /** Connection errors of a pooled connection the upstream closed while it was idle. */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+/** Redirects a file fetch follows before giving up, as browsers and curl bound theirs. */
+const MAX_FILE_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** The content coding of a body (RFC 9110 §8.4): one of those we decode, or a refusal. */
 function codingOf(header: string | undefined, what: string, fail: Fail): Coding {
@@ -199,14 +210,24 @@ function drained(response: IncomingMessage): Promise<void> {
   });
 }
 
+/** Drops `user:password@` from a URL the upstream wrote: node would send it as Basic credentials. */
+function withoutUserinfo(url: URL): URL {
+  url.username = '';
+  url.password = '';
+  return url;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * An HTTP client for one upstream registry: per-attempt timeout, retries with exponential backoff
  * on network errors, 5xx and 429 (honouring Retry-After), a concurrency limit, size limits on
  * every (decoded) body, and coalescing of identical requests in flight. Connections are kept
- * alive in a pool of the client's own. Redirects are not followed. Credentials travel only in
- * the Authorization header and only to the upstream's own origin; no error or log names them.
+ * alive in pools of the client's own, one per origin. Files come only from the upstream's origin
+ * and the configured file origins, and a file redirect is followed only among those (no SSRF
+ * through hostile metadata or answers); metadata redirects are not followed. Credentials travel
+ * only in the Authorization header and only to the upstream's own origin; no error or log names
+ * them.
  */
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const base = new URL(options.url);
@@ -214,16 +235,29 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   if (base.username || base.password) throw new StockadeError('VALIDATION_FAILED', ['the upstream URL must not carry credentials: set them separately']);
   const host = base.host;
   const origin = base.origin;
+  const allowed = new Set([origin]);
+  for (const raw of options.fileOrigins ?? []) {
+    const fileOrigin = URL.canParse(raw) ? new URL(raw) : null;
+    if (fileOrigin?.protocol !== 'http:' && fileOrigin?.protocol !== 'https:') throw new StockadeError('VALIDATION_FAILED', ['a file origin must be an http or https origin']);
+    allowed.add(fileOrigin.origin);
+  }
   const baseHref = base.href.endsWith('/') ? base.href : `${base.href}/`;
   const limiter: Limiter = createLimiter(options.concurrency);
   const backoffMs = options.backoffMs ?? 250;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   const inFlight = new Map<string, Promise<unknown>>();
-  // Every request goes to this one origin, so one pool. The limiter caps requests in flight; the
-  // headroom means a connection being torn down never holds up the next request.
+  // One pool per origin, made on first use. The limiter caps requests in flight; the headroom
+  // means a connection being torn down never holds up the next request.
   const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: options.concurrency + 2, maxFreeSockets: options.concurrency, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' as const };
-  const agent: HttpAgent = base.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-  const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
+  const agents = new Map<string, HttpAgent>();
+  const agentFor = (url: URL): HttpAgent => {
+    let agent = agents.get(url.origin);
+    if (!agent) agents.set(url.origin, (agent = url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)));
+    return agent;
+  };
+  const destroyAgents = () => {
+    for (const agent of agents.values()) agent.destroy();
+  };
   let attempts = 0;
   let closed = false;
 
@@ -233,7 +267,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
   /** Sends a GET; the promise settles with the answer's head or the connection's failure. */
   function get(url: URL, headers: Record<string, string>): { request: ClientRequest; answered: Promise<IncomingMessage> } {
-    const request = send(url, { agent, headers });
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(url, { agent: agentFor(url), headers });
     const answered = new Promise<IncomingMessage>((resolve, reject) => {
       request.once('response', resolve);
       // Stays attached: a socket error after the answer surfaces on the body instead.
@@ -302,7 +337,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         else request?.destroy();
       }
       attempts--;
-      if (closed && attempts === 0) agent.destroy();
+      if (closed && attempts === 0) destroyAgents();
     }
   }
 
@@ -323,6 +358,43 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const headers: Record<string, string> = { 'user-agent': 'stockade-remote', 'accept-encoding': 'gzip, deflate, br', ...extra };
     if (options.authorization && url.origin === origin) headers.authorization = options.authorization;
     return headers;
+  }
+
+  /**
+   * A file, following up to MAX_FILE_REDIRECTS redirects, each to an allowed origin. Every hop is
+   * a request of its own: its own attempts, timeout and concurrency slot, and credentials only
+   * when it goes to the upstream's origin.
+   */
+  async function fetchFile(start: URL): Promise<Buffer> {
+    let url = start;
+    for (let hops = 0; ; hops++) {
+      const from = url;
+      let result: Buffer | URL;
+      try {
+        result = await withRetries(from, headersFor(from, { accept: 'application/octet-stream' }), async (answer): Promise<Buffer | URL> => {
+          if (answer.status === 404 || answer.status === 410) throw new StockadeError('NOT_FOUND', [`upstream file ${from.pathname.split('/').pop() ?? ''}`]);
+          if (REDIRECT_STATUSES.has(answer.status)) {
+            const location = answer.header('location');
+            if (location === null) throw failed(`HTTP ${answer.status} for a file without a Location header`);
+            if (!URL.canParse(location, from.href)) throw failed(`HTTP ${answer.status} for a file with a Location that is not a URL`);
+            return withoutUserinfo(new URL(location, from));
+          }
+          if (answer.status !== 200) throw failed(`HTTP ${answer.status} for a file`);
+          return answer.body(options.maxFileBytes, 'file');
+        });
+      } catch (error) {
+        // The caller names only the upstream: a failure at a file origin says where it happened.
+        if (from.origin !== origin && isStockadeError(error) && (error.code === 'UPSTREAM_FAILED' || error.code === 'UPSTREAM_TIMEOUT')) {
+          const why = `${String(error.details?.why ?? error.message)} at ${from.host}`;
+          throw error.code === 'UPSTREAM_TIMEOUT' ? timedOut(why) : failed(why);
+        }
+        throw error;
+      }
+      if (!(result instanceof URL)) return result;
+      if (!allowed.has(result.origin)) throw failed(`a file redirect points away from the allowed origins (${result.host || result.protocol})`);
+      if (hops >= MAX_FILE_REDIRECTS) throw failed(`a file took more than ${MAX_FILE_REDIRECTS} redirects`);
+      url = result;
+    }
   }
 
   function coalesce<T>(key: string, run: () => Promise<T>): Promise<T> {
@@ -362,20 +434,14 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       } catch {
         throw failed('a file URL in the metadata is not a URL');
       }
-      // Files come from the upstream itself: metadata cannot send us to another host (SSRF).
-      if (url.origin !== origin) throw failed(`a file URL points away from the upstream (${url.host})`);
-      return coalesce(`f ${url.href}`, () =>
-        withRetries(url, headersFor(url, { accept: 'application/octet-stream' }), async (answer) => {
-          if (answer.status === 404 || answer.status === 410) throw new StockadeError('NOT_FOUND', [`upstream file ${url.pathname.split('/').pop() ?? ''}`]);
-          // A redirect is not followed: it could lead away from the upstream.
-          if (answer.status !== 200) throw failed(`HTTP ${answer.status} for a file`);
-          return answer.body(options.maxFileBytes, 'file');
-        }),
-      );
+      withoutUserinfo(url);
+      // Metadata cannot send us to a host an admin did not allow (SSRF).
+      if (!allowed.has(url.origin)) throw failed(`a file URL points away from the allowed origins (${url.host || url.protocol})`);
+      return coalesce(`f ${url.href}`, () => fetchFile(url));
     },
     close() {
       closed = true;
-      if (attempts === 0) agent.destroy();
+      if (attempts === 0) destroyAgents();
     },
   };
 }

@@ -107,7 +107,7 @@ test('repo keys, rotate-key and retire-key manage the signing keys', async () =>
 
 test('repo create --remote makes a remote repository with upstream settings', async () => {
   const created = await cli.run(
-    ['repo', 'create', 'acme/npm-remote', '--public', '--remote', 'npm', '--upstream', 'http://127.0.0.1:9/registry/', '--ttl', '10m', '--cooldown', '3d', '--offline', '--token-env', 'UPSTREAM_TOKEN', '--json'],
+    ['repo', 'create', 'acme/npm-remote', '--public', '--remote', 'npm', '--upstream', 'http://127.0.0.1:9/registry/', '--ttl', '10m', '--cooldown', '3d', '--offline', '--file-origins', 'http://127.0.0.1:10/, http://127.0.0.1:10', '--token-env', 'UPSTREAM_TOKEN', '--json'],
     { env: { UPSTREAM_TOKEN: 'cli-upstream-secret' } },
   );
   assert.equal(created.code, 0, created.stderr);
@@ -119,6 +119,7 @@ test('repo create --remote makes a remote repository with upstream settings', as
   assert.equal(settings.metadataTtlSeconds, 600);
   assert.equal(settings.cooldownHours, 72);
   assert.equal(settings.offline, true);
+  assert.deepEqual(settings.fileOrigins, ['http://127.0.0.1:10']);
   assert.equal(settings.hasCredentials, true);
   assert.doesNotMatch(created.stdout + shown.stdout + created.stderr, /cli-upstream-secret/);
 });
@@ -129,6 +130,16 @@ test('repo upstream changes settings and audits the change without the credentia
   assert.match(changed.stdout, /^offline +no$/m);
   assert.match(changed.stdout, /^credentials +none$/m);
   assert.match(changed.stdout, /allowed: left-pad, lodash@4\.17\.21/);
+  assert.match(changed.stdout, /^file origins +http:\/\/127\.0\.0\.1:10$/m);
+  const moved = await cli.run(['repo', 'upstream', 'acme/npm-remote', '--file-origins', 'https://files.example.org,http://127.0.0.1:11']);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.match(moved.stdout, /^file origins +https:\/\/files\.example\.org, http:\/\/127\.0\.0\.1:11$/m);
+  const cleared = await cli.run(['repo', 'upstream', 'acme/npm-remote', '--file-origins', '']);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.match(cleared.stdout, /^file origins +none: files only from the upstream itself$/m);
+  const pathful = await cli.run(['repo', 'upstream', 'acme/npm-remote', '--file-origins', 'https://files.example.org/packages']);
+  assert.equal(pathful.code, 1);
+  assert.match(errorLine(pathful), /file origin files\.example\.org must be only a scheme, host and optional port/);
   const audit = await cli.withDomain((domain) => domain.db.selectFrom('audit_log').select(['action', 'details']).execute());
   assert.ok(audit.some((row) => row.action === 'repo.upstream.update' && row.details.includes('"credentials":"removed"')));
   assert.ok(audit.every((row) => !row.details.includes('cli-upstream-secret')));

@@ -176,6 +176,49 @@ describe('PyPI remote repository', () => {
     assert.equal(upstream.hits('/packages/plain-1.2-py3-none-any.whl'), 0);
   });
 
+  it('fetches files the page lists on a separate file host only once that origin is allowed', async () => {
+    const dist = offerWheel('hosted-apart', '1.0', { onFileHost: true });
+    const { index, path } = await remoteRepo();
+    const upstreamPath = `/packages/${dist.filename}`;
+    const fileHost = new URL(upstream.filesUrl).host;
+    const refused = await call('GET', fileUrl(index, 'hosted-apart', dist.filename));
+    assert.equal(refused.status, 502, refused.text);
+    assert.equal(refused.headers.get('x-stockade-error'), 'UPSTREAM_FAILED');
+    assert.ok(refused.text.includes(`a file URL points away from the allowed origins (${fileHost})`), refused.text);
+    assert.equal(upstream.fileHits(upstreamPath), 0);
+    assert.equal(await stored(path, 'hosted-apart', dist.filename), null);
+
+    const patch = (body: unknown) =>
+      fetch(`${server.url}/api/v1/repos/${path}/upstream`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    for (const [origin, pattern] of [
+      [`${upstream.filesUrl}/packages/`, /must be only a scheme, host and optional port/],
+      ['ftp://127.0.0.1', /must start with http:\/\/ or https:\/\//],
+      ['http://files:hunter2@127.0.0.1', /must not contain credentials/],
+      ['not a url', /entry 1 is not a URL/],
+    ] as const) {
+      const bad = await patch({ fileOrigins: [origin] });
+      const text = await bad.text();
+      assert.equal(bad.status, 400, text);
+      assert.match(text, pattern);
+      assert.doesNotMatch(text, /hunter2/);
+    }
+    const patched = await patch({ fileOrigins: [`${upstream.filesUrl}/`, upstream.filesUrl] });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(((await patched.json()) as { fileOrigins: string[] }).fileOrigins, [upstream.filesUrl]);
+
+    const fetched = await call('GET', fileUrl(index, 'hosted-apart', dist.filename));
+    assert.equal(fetched.status, 200, fetched.text);
+    assert.equal(upstream.fileHits(upstreamPath), 1);
+    assert.equal(upstream.hits(upstreamPath), 0);
+    const file = await stored(path, 'hosted-apart', dist.filename);
+    assert.equal(file?.status, 'published');
+    assert.equal(sha256(Buffer.from(await (await fetch(fileUrl(index, 'hosted-apart', dist.filename))).arrayBuffer())), sha256(dist.data));
+  });
+
   it('20 concurrent first requests for one file cause one upstream fetch', async () => {
     const { index } = await remoteRepo();
     await page(index, 'plain');

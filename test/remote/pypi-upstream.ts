@@ -1,9 +1,10 @@
 /**
  * A small PyPI index on 127.0.0.1 that plays the upstream of a remote repository: PEP 691 JSON
  * project pages at `/simple/NAME/` (file URLs relative to the page, as Stockade writes them) and
- * files at `/packages/FILE`. It misbehaves on demand (wrong checksums, truncated, endless or
- * stalled files, huge pages, HTML only, no answer at all) and counts every request, so tests can
- * see what reached the upstream.
+ * files at `/packages/FILE`, or on a separate file host (another origin, as public indexes keep
+ * their files) under an absolute URL. It misbehaves on demand (wrong checksums, truncated,
+ * endless or stalled files, huge pages, HTML only, no answer at all) and counts every request,
+ * so tests can see what reached the upstream.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,6 +22,8 @@ export interface FixtureFileOptions {
   requiresPython?: string;
   /** Leaves the sha256 out of `hashes`. */
   noHash?: boolean;
+  /** Listed and served on the separate file host instead of the index itself. */
+  onFileHost?: boolean;
 }
 
 interface FixtureFile extends FixtureFileOptions {
@@ -30,8 +33,12 @@ interface FixtureFile extends FixtureFileOptions {
 export interface PypiUpstream {
   /** The index URL to configure as the upstream (the Simple API is at `{url}/simple/`). */
   url: string;
+  /** The origin of the separate file host. */
+  filesUrl: string;
   /** Requests per path, e.g. `/simple/demo/` or `/packages/demo-1.0-py3-none-any.whl`. */
   hits(path: string): number;
+  /** Requests per path to the file host. */
+  fileHits(path: string): number;
   /** Every request's path, in order. */
   paths: string[];
   /** The Accept header of every project page request, in order. */
@@ -80,10 +87,13 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
   const pages = new Map<string, string>();
   const padding = new Map<string, number>();
   const counts = new Map<string, number>();
+  const fileCounts = new Map<string, number>();
   const paths: string[] = [];
   const accepts: (string | undefined)[] = [];
   const sockets = new Set<Socket>();
   const state = { down: false, htmlOnly: false };
+  let filesUrl = '';
+  const packageUrl = (file: FixtureFile) => `${file.onFileHost ? `${filesUrl}/` : '../../'}packages/${encodeURIComponent(file.dist.filename)}`;
 
   function projectOf(name: string) {
     const key = normalize(name);
@@ -96,7 +106,7 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
     const digest = sha256(file.mode === 'wrong-checksum' ? Buffer.from('something else') : file.dist.data);
     const entry: Record<string, unknown> = {
       filename: file.dist.filename,
-      url: `../../packages/${encodeURIComponent(file.dist.filename)}`,
+      url: packageUrl(file),
       hashes: file.noHash ? { md5: createHash('md5').update(file.dist.data).digest('hex') } : { sha256: digest },
       yanked: file.yanked ?? false,
       size: file.dist.data.length,
@@ -115,7 +125,7 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
     const project = projects.get(key);
     if (!project) return null;
     if (html) {
-      const links = project.files.map((f) => `<a href="../../packages/${f.dist.filename}#sha256=${sha256(f.dist.data)}">${f.dist.filename}</a><br>`);
+      const links = project.files.map((f) => `<a href="${packageUrl(f)}#sha256=${sha256(f.dist.data)}">${f.dist.filename}</a><br>`);
       return `<!DOCTYPE html>\n<html><body><h1>Links for ${key}</h1>\n${links.join('\n')}\n</body></html>\n`;
     }
     const doc: Record<string, unknown> = { meta: { 'api-version': '1.1' }, name: key, versions: [], files: [...project.files.map(jsonEntry), ...project.raw] };
@@ -135,8 +145,8 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
     response.writeHead(200, { 'content-type': type, etag, 'content-length': Buffer.byteLength(body) }).end(body);
   }
 
-  function sendFile(request: IncomingMessage, response: ServerResponse, filename: string) {
-    const file = [...projects.values()].flatMap((p) => p.files).find((f) => f.dist.filename === filename);
+  function sendFile(request: IncomingMessage, response: ServerResponse, filename: string, onFileHost: boolean) {
+    const file = [...projects.values()].flatMap((p) => p.files).find((f) => f.dist.filename === filename && (f.onFileHost ?? false) === onFileHost);
     if (!file) return response.writeHead(404).end('not found');
     const data = file.dist.data;
     switch (file.mode) {
@@ -173,19 +183,31 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
     const project = /^\/simple\/([^/]+)\/$/.exec(path);
     if (project) return sendPage(request, response, project[1] as string);
     const file = /^\/packages\/([^/]+)$/.exec(path);
-    if (file) return sendFile(request, response, file[1] as string);
+    if (file) return sendFile(request, response, file[1] as string, false);
     response.writeHead(404).end('not found');
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+  const fileHost: Server = createServer((request, response) => {
+    const path = decodeURIComponent((request.url ?? '/').split('?')[0] as string);
+    fileCounts.set(path, (fileCounts.get(path) ?? 0) + 1);
+    const file = /^\/packages\/([^/]+)$/.exec(path);
+    if (file) return sendFile(request, response, file[1] as string, true);
+    response.writeHead(404).end('not found');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  for (const listening of [server, fileHost]) {
+    listening.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  }
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  filesUrl = `http://127.0.0.1:${(fileHost.address() as AddressInfo).port}`;
 
   return {
     url,
+    filesUrl,
     hits: (path) => counts.get(path) ?? 0,
+    fileHits: (path) => fileCounts.get(path) ?? 0,
     paths,
     accepts,
     get down() {
@@ -214,7 +236,7 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
     },
     async close() {
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([server, fileHost].map((listening) => new Promise<void>((resolve) => listening.close(() => resolve()))));
     },
   };
 }

@@ -160,6 +160,33 @@ describe('RubyGems remote repository', () => {
     assert.equal((await call('GET', `${source}/gems/plain-9.9.9.gem`)).status, 404);
   });
 
+  it('follows a gem redirect to a CDN only once that origin is allowed, and sends it no credentials', async () => {
+    const bytes = upstream.add({ name: 'on-cdn', version: '1.0.0' }, { onCdn: true });
+    const { source, path } = await remoteRepo({ token: 'gem-upstream-secret' });
+    const file = '/gems/on-cdn-1.0.0.gem';
+    const cdnHost = new URL(upstream.cdnUrl).host;
+    const refused = await call('GET', `${source}${file}`);
+    assert.equal(refused.status, 502, refused.text);
+    assert.equal(refused.headers.get('x-stockade-error'), 'UPSTREAM_FAILED');
+    assert.ok(refused.text.includes(`a file redirect points away from the allowed origins (${cdnHost})`), refused.text);
+    assert.equal(upstream.cdnHits(file), 0);
+    assert.equal(await stored(path, 'on-cdn', 'on-cdn-1.0.0.gem'), null);
+
+    const patched = await call('PATCH', `${server.url}/api/v1/repos/${path}/upstream`, { body: { fileOrigins: [upstream.cdnUrl] } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual((JSON.parse(patched.text) as { fileOrigins: string[] }).fileOrigins, [upstream.cdnUrl]);
+    upstream.authorizations.length = 0;
+    upstream.cdnAuthorizations.length = 0;
+    const fetched = await call('GET', `${source}${file}`);
+    assert.equal(fetched.status, 200, fetched.text);
+    assert.equal(sha256(fetched.bytes), sha256(bytes));
+    assert.equal(upstream.cdnHits(file), 1);
+    assert.equal((await stored(path, 'on-cdn', 'on-cdn-1.0.0.gem'))?.status, 'published');
+    // The upstream got its token with the gem request; the CDN got nothing.
+    assert.ok(upstream.authorizations.includes('Bearer gem-upstream-secret'));
+    assert.deepEqual(upstream.cdnAuthorizations, [undefined]);
+  });
+
   it('20 concurrent first requests for one gem cause one upstream fetch', async () => {
     const { source } = await remoteRepo();
     assert.equal((await call('GET', `${source}/info/leaf`)).status, 200);

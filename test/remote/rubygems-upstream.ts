@@ -1,9 +1,10 @@
 /**
  * A small RubyGems source on 127.0.0.1 that plays the upstream of a remote repository: compact
  * index (`/versions`, `/info/NAME`), the versions API (`/api/v1/versions/NAME.json`, with publish
- * times) and `gems/`. It misbehaves on demand (wrong checksums, truncated, endless or stalled
- * gems, huge info files, no answer at all) and counts every request, so tests can see what
- * reached the upstream. Gems are packed in memory, shaped as `gem build` writes them.
+ * times) and `gems/`, which may answer with a 302 to a CDN (another origin), as public gem
+ * servers do. It misbehaves on demand (wrong checksums, truncated, endless or stalled gems, huge
+ * info files, no answer at all) and counts every request, so tests can see what reached the
+ * upstream. Gems are packed in memory, shaped as `gem build` writes them.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -100,6 +101,8 @@ interface Entry {
   mode: GemMode;
   /** What the index says the dependencies are, when it lies about the gem. */
   listed?: Record<string, string[]>;
+  /** `gems/FILE` answers 302 to the CDN, which serves it. */
+  onCdn: boolean;
 }
 
 export interface GemUpstream {
@@ -111,11 +114,17 @@ export interface GemUpstream {
   paths: string[];
   /** The Authorization header of every request, in order. */
   authorizations: (string | undefined)[];
+  /** The origin of the CDN that redirected gems come from. */
+  cdnUrl: string;
+  /** Requests per path to the CDN. */
+  cdnHits(path: string): number;
+  /** The Authorization header of every request to the CDN, in order. */
+  cdnAuthorizations: (string | undefined)[];
   /** Answers nothing while true: connections are dropped. */
   down: boolean;
   /** Answers 404 to the versions API while true, like an upstream without it. */
   noTimes: boolean;
-  add(gem: GemFixture, options?: { publishedAt?: string; mode?: GemMode; listedDependencies?: Record<string, string[]> }): Buffer;
+  add(gem: GemFixture, options?: { publishedAt?: string; mode?: GemMode; listedDependencies?: Record<string, string[]>; onCdn?: boolean }): Buffer;
   /** Answers `path` with this body (200) instead of what the fixture would serve. */
   override(path: string, body: string): void;
   /** Pads the info file of `name` with about `bytes` bytes of extra (valid) versions. */
@@ -132,6 +141,9 @@ export async function startGemUpstream(): Promise<GemUpstream> {
   const sockets = new Set<Socket>();
   const state = { down: false, noTimes: false };
   const authorizations: (string | undefined)[] = [];
+  const cdnCounts = new Map<string, number>();
+  const cdnAuthorizations: (string | undefined)[] = [];
+  let cdnUrl = '';
 
   const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -167,9 +179,10 @@ export async function startGemUpstream(): Promise<GemUpstream> {
     return JSON.stringify(entries.map((e) => ({ number: e.gem.version, platform: e.gem.platform ?? 'ruby', created_at: e.publishedAt, sha: sha256(e.bytes) })));
   }
 
-  function sendGem(request: IncomingMessage, response: ServerResponse, file: string) {
+  function sendGem(request: IncomingMessage, response: ServerResponse, file: string, fromCdn: boolean) {
     const entry = [...gems.values()].flat().find((e) => fileOf(e.gem) === file);
-    if (!entry) return response.writeHead(404).end('not found');
+    if (!entry || (fromCdn && !entry.onCdn)) return response.writeHead(404).end('not found');
+    if (entry.onCdn && !fromCdn) return response.writeHead(302, { location: `${cdnUrl}/gems/${encodeURIComponent(file)}` }).end();
     const { bytes } = entry;
     switch (entry.mode) {
       case 'truncated':
@@ -215,23 +228,36 @@ export async function startGemUpstream(): Promise<GemUpstream> {
     if (forced !== undefined) return sendText(request, response, forced);
     if (path === '/versions') return sendText(request, response, versions());
     if (path.startsWith('/info/')) return sendText(request, response, info(path.slice('/info/'.length)));
-    if (path.startsWith('/gems/')) return sendGem(request, response, path.slice('/gems/'.length));
+    if (path.startsWith('/gems/')) return sendGem(request, response, path.slice('/gems/'.length), false);
     const api = /^\/api\/v1\/versions\/(.+)\.json$/.exec(path);
     if (api) return sendText(request, response, times(api[1] as string), 'application/json');
     return response.writeHead(404).end('not found');
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+  const cdn: Server = createServer((request, response) => {
+    const path = decodeURIComponent((request.url ?? '/').split('?')[0] as string);
+    cdnCounts.set(path, (cdnCounts.get(path) ?? 0) + 1);
+    cdnAuthorizations.push(request.headers.authorization);
+    if (path.startsWith('/gems/')) return sendGem(request, response, path.slice('/gems/'.length), true);
+    return response.writeHead(404).end('not found');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  for (const listening of [server, cdn]) {
+    listening.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  }
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
 
   return {
     url,
     hits: (path) => counts.get(path) ?? 0,
     paths,
     authorizations,
+    cdnUrl,
+    cdnHits: (path) => cdnCounts.get(path) ?? 0,
+    cdnAuthorizations,
     get down() {
       return state.down;
     },
@@ -247,7 +273,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
     add(gem, options = {}) {
       const bytes = packGem(gem);
       const entries = gems.get(gem.name) ?? [];
-      gems.set(gem.name, [...entries.filter((e) => keyOf(e.gem) !== keyOf(gem)), { gem, bytes, publishedAt: options.publishedAt ?? '2021-01-01T00:00:00.000Z', mode: options.mode ?? 'ok', ...(options.listedDependencies ? { listed: options.listedDependencies } : {}) }]);
+      gems.set(gem.name, [...entries.filter((e) => keyOf(e.gem) !== keyOf(gem)), { gem, bytes, publishedAt: options.publishedAt ?? '2021-01-01T00:00:00.000Z', mode: options.mode ?? 'ok', onCdn: options.onCdn ?? false, ...(options.listedDependencies ? { listed: options.listedDependencies } : {}) }]);
       return bytes;
     },
     override(path, body) {
@@ -258,7 +284,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
     },
     async close() {
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([server, cdn].map((listening) => new Promise<void>((resolve) => listening.close(() => resolve()))));
     },
   };
 }

@@ -37,15 +37,34 @@ describe('upstream client', () => {
     handler(request, response);
   });
   server.on('connection', () => connections++);
+  // Another port is another origin: the file host of an index, or a CDN a redirect points at.
+  const fileHandlers = new Map<string, Handler>();
+  const fileHits = new Map<string, number>();
+  const fileAuth: (string | undefined)[] = [];
+  const fileSocketOf = new Map<string, Socket>();
+  let filesUrl = '';
+  const files = createServer((request, response) => {
+    const path = request.url ?? '/';
+    fileHits.set(path, (fileHits.get(path) ?? 0) + 1);
+    fileAuth.push(request.headers.authorization);
+    fileSocketOf.set(path, request.socket);
+    const handler = fileHandlers.get(path);
+    if (!handler) return response.writeHead(404).end();
+    handler(request, response);
+  });
   const closed = (socket: Socket | undefined) => new Promise<void>((resolve) => (socket?.destroyed ? resolve() : socket?.once('close', () => resolve())));
 
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/base`;
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
   });
   after(async () => {
     server.closeAllConnections();
+    files.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => files.close(() => resolve()));
   });
 
   const client = (overrides: Partial<Parameters<typeof createUpstreamClient>[0]> = {}) =>
@@ -108,7 +127,7 @@ describe('upstream client', () => {
     const c = client({ authorization: 'Bearer t0k' });
     assert.equal((await c.file(`${url}/file.tgz`)).toString(), 'bytes');
     assert.deepEqual(auth, ['Bearer t0k']);
-    await expectCode(() => c.file('http://127.0.0.2:9/file.tgz'), 'UPSTREAM_FAILED', 'points away from the upstream');
+    await expectCode(() => c.file('http://127.0.0.2:9/file.tgz'), 'UPSTREAM_FAILED', 'a file URL points away from the allowed origins (127.0.0.2:9)');
     assert.deepEqual(auth, ['Bearer t0k']);
   });
 
@@ -233,12 +252,83 @@ describe('upstream client', () => {
     c.close();
   });
 
-  it('does not follow redirects', async () => {
+  it('does not follow metadata redirects', async () => {
     handlers.set('/base/moved', (_request, response) => response.writeHead(301, { location: `${url}/target` }).end());
     handlers.set('/base/target', (_request, response) => response.writeHead(200).end('{}'));
     await expectCode(() => client().metadata('moved'), 'UPSTREAM_FAILED', 'HTTP 301 for metadata');
-    await expectCode(() => client().file(`${url}/moved`), 'UPSTREAM_FAILED', 'HTTP 301 for a file');
     assert.equal(hits.get('/base/target') ?? 0, 0);
+  });
+
+  it('fetches files from an allowed file origin, without credentials', async () => {
+    fileHandlers.set('/packages/direct.tgz', (_request, response) => response.writeHead(200).end('elsewhere'));
+    fileAuth.length = 0;
+    const c = client({ authorization: 'Bearer t0k', fileOrigins: [`${filesUrl}/`] });
+    assert.equal((await c.file(`${filesUrl}/packages/direct.tgz`)).toString(), 'elsewhere');
+    assert.deepEqual(fileAuth, [undefined]);
+    // The file origin's pooled connection closes with the client.
+    c.close();
+    await closed(fileSocketOf.get('/packages/direct.tgz'));
+  });
+
+  it('refuses files from an origin that is not allowed', async () => {
+    const before = fileHits.get('/packages/direct.tgz') ?? 0;
+    const port = new URL(filesUrl).port;
+    await expectCode(() => client().file(`${filesUrl}/packages/direct.tgz`), 'UPSTREAM_FAILED', `a file URL points away from the allowed origins (127.0.0.1:${port})`);
+    await expectCode(() => client({ fileOrigins: ['http://127.0.0.1:9'] }).file(`${filesUrl}/packages/direct.tgz`), 'UPSTREAM_FAILED', 'points away from the allowed origins');
+    assert.equal(fileHits.get('/packages/direct.tgz') ?? 0, before);
+  });
+
+  it('follows file redirects among the allowed origins, with credentials for the upstream only', async () => {
+    // A relative Location first (resolved against the URL asked), then another origin.
+    handlers.set('/base/gems/first.gem', (_request, response) => response.writeHead(302, { location: 'hop.gem' }).end('moved'));
+    // Userinfo in a Location is dropped, not sent as credentials.
+    handlers.set('/base/gems/hop.gem', (_request, response) => response.writeHead(307, { location: `${filesUrl.replace('//', '//intruder:pw@')}/cdn/first.gem` }).end());
+    fileHandlers.set('/cdn/first.gem', (_request, response) => response.writeHead(200).end('gem bytes'));
+    auth.length = 0;
+    fileAuth.length = 0;
+    const c = client({ authorization: 'Bearer t0k', fileOrigins: [filesUrl] });
+    // Identical requests in flight share every hop.
+    const answers = await Promise.all([c.file(`${url}/gems/first.gem`), c.file(`${url}/gems/first.gem`)]);
+    assert.deepEqual(
+      answers.map((a) => a.toString()),
+      ['gem bytes', 'gem bytes'],
+    );
+    assert.equal(hits.get('/base/gems/first.gem'), 1);
+    assert.equal(fileHits.get('/cdn/first.gem'), 1);
+    assert.deepEqual(auth, ['Bearer t0k', 'Bearer t0k']);
+    assert.deepEqual(fileAuth, [undefined]);
+    c.close();
+  });
+
+  it('refuses a file redirect to an origin that is not allowed, without contacting it', async () => {
+    handlers.set('/base/away.gem', (_request, response) => response.writeHead(302, { location: `${filesUrl}/cdn/away.gem` }).end());
+    handlers.set('/base/scheme.gem', (_request, response) => response.writeHead(301, { location: 'file:///etc/passwd' }).end());
+    fileHandlers.set('/cdn/away.gem', (_request, response) => response.writeHead(200).end('gem bytes'));
+    const port = new URL(filesUrl).port;
+    await expectCode(() => client().file(`${url}/away.gem`), 'UPSTREAM_FAILED', `a file redirect points away from the allowed origins (127.0.0.1:${port})`);
+    await expectCode(() => client({ fileOrigins: [filesUrl] }).file(`${url}/scheme.gem`), 'UPSTREAM_FAILED', 'a file redirect points away from the allowed origins (file:)');
+    assert.equal(fileHits.get('/cdn/away.gem') ?? 0, 0);
+  });
+
+  it('gives up on a redirect loop and on a redirect without a Location', async () => {
+    handlers.set('/base/loop.gem', (_request, response) => response.writeHead(302, { location: `${filesUrl}/loop.gem` }).end());
+    fileHandlers.set('/loop.gem', (_request, response) => response.writeHead(308, { location: `${url}/loop.gem` }).end());
+    handlers.set('/base/nowhere.gem', (_request, response) => response.writeHead(302).end());
+    const before = (hits.get('/base/loop.gem') ?? 0) + (fileHits.get('/loop.gem') ?? 0);
+    await expectCode(() => client({ fileOrigins: [filesUrl] }).file(`${url}/loop.gem`), 'UPSTREAM_FAILED', 'a file took more than 5 redirects');
+    assert.equal((hits.get('/base/loop.gem') ?? 0) + (fileHits.get('/loop.gem') ?? 0) - before, 6);
+    await expectCode(() => client().file(`${url}/nowhere.gem`), 'UPSTREAM_FAILED', 'HTTP 302 for a file without a Location header');
+  });
+
+  it('keeps the size limit at a file origin and says where it failed', async () => {
+    handlers.set('/base/big.gem', (_request, response) => response.writeHead(302, { location: `${filesUrl}/big.gem` }).end());
+    fileHandlers.set('/big.gem', (_request, response) => response.writeHead(200).end('x'.repeat(5000)));
+    const port = new URL(filesUrl).port;
+    await expectCode(() => client({ fileOrigins: [filesUrl] }).file(`${url}/big.gem`), 'UPSTREAM_FAILED', `the file exceeds the limit of 1000 bytes at 127.0.0.1:${port}`);
+  });
+
+  it('refuses file origins that are not http(s)', () => {
+    assert.throws(() => client({ fileOrigins: ['ftp://127.0.0.1'] }), /http or https origin/);
   });
 
   it('names the code of a connection that failed', async () => {

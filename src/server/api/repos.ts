@@ -4,7 +4,7 @@ import { actorOf, requireSecondFactor } from '../../http/auth.js';
 import type { ServerContext } from '../../http/context.js';
 import { type ApiApp, authenticated, createRepoGuard, requireScope, requireUser } from './guards.js';
 import { Name, NoContent, Repo, RepoParams, Visibility } from './schemas.js';
-import { createRemoteSettings, UPSTREAM_BOUNDS } from '../../domain/remote-settings.js';
+import { createRemoteSettings, MAX_FILE_ORIGINS, UPSTREAM_BOUNDS } from '../../domain/remote-settings.js';
 import { createSecretBox } from '../../domain/secret-box.js';
 import { loadServerKey } from '../../store/server-key.js';
 import { createVirtualRepos, MAX_CLAIMS, MAX_MEMBERS } from '../../domain/virtual-repos.js';
@@ -28,6 +28,7 @@ const upstreamFields = {
     prefetch: Type.Optional(Type.Boolean()),
     cooldownHours: Int('cooldownHours'),
     cooldownAllow: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxItems: 1000 })),
+    fileOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: MAX_FILE_ORIGINS })),
     maxMetadataBytes: Int('maxMetadataBytes'),
     maxFileBytes: Int('maxFileBytes'),
 };
@@ -46,6 +47,7 @@ const Upstream = Type.Object({
   prefetch: Type.Boolean(),
   cooldownHours: Type.Integer(),
   cooldownAllow: Type.Array(Type.String()),
+  fileOrigins: Type.Array(Type.String()),
   maxMetadataBytes: Type.Integer(),
   maxFileBytes: Type.Integer(),
   updatedAt: Type.String(),

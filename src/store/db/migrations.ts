@@ -408,6 +408,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .alterTable('remote_upstreams')
           .addColumn('prefetch', 'integer', (c) => c.notNull().defaultTo(1))
           .execute();
+        await db.schema
+          .alterTable('remote_upstreams')
+          .addColumn('file_origins', 'text', (c) => c.notNull().defaultTo('[]'))
+          .execute();
       },
     },
   };

@@ -303,6 +303,8 @@ export interface RemoteUpstreamsTable {
   cooldown_hours: number;
   /** JSON array of `name` or `name@version` exempt from the cooldown. */
   cooldown_allow: string;
+  /** JSON array of origins besides the upstream's that files may come from. */
+  file_origins: string;
   max_metadata_bytes: number;
   max_file_bytes: number;
   updated_at: string;
