@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import type { Actor } from '../../domain/audit.js';
 import { type PackageRef, packageChangeKey } from '../../domain/packages.js';
-import { createRemoteSettings } from '../../domain/remote-settings.js';
+import { createRemoteSettings, type UpstreamSettings } from '../../domain/remote-settings.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { createSecretBox } from '../../domain/secret-box.js';
 import { StockadeError, isStockadeError } from '../../errors.js';
@@ -134,7 +134,7 @@ export function createNpmRemote(
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
 
   /** The upstream metadata with what clients may not see. */
-  async function view(repo: RepoInfo, name: string) {
+  async function view(repo: RepoInfo, name: string): Promise<RemoteView> {
     assertValidPackageName(name);
     const cached = await engine.metadata(repo, npmRemoteSource, name);
     if (hooks.afterRefresh && (cached.state === 'miss' || cached.state === 'revalidated')) await hooks.afterRefresh(repo, name, cached.meta);
@@ -318,16 +318,23 @@ export function createNpmRemote(
     return visibleTags(cached.meta, hidden);
   }
 
+  /** What clients may see of a name, or NOT_FOUND when nothing is installable: a virtual repository's choice of member. */
+  async function installableView(repo: RepoInfo, name: string): Promise<RemoteView> {
+    const found = await view(repo, name);
+    visibleTags(found.cached.meta, found.hidden);
+    return found;
+  }
+
   /**
    * Makes sure a tarball is stored, fetching it from upstream the first time: checksum against
    * the upstream metadata, then the same ingest and gate as a publish. Afterwards the caller
    * serves it from storage like any hosted file (and reports a quarantined one as such).
    */
-  async function ensureTarball(repo: RepoInfo, name: string, filename: string): Promise<void> {
+  async function ensureTarball(repo: RepoInfo, name: string, filename: string, known?: RemoteView): Promise<void> {
     const r = ref(repo, name);
     if (hooks.stored && (await hooks.stored(repo, name, filename))) return;
     if (await domain.packages.findFile(r, filename)) return;
-    const { cached, hidden } = await view(repo, name);
+    const { cached, hidden } = known ?? (await view(repo, name));
     const located = npmRemoteSource.locateFile(cached.meta, filename);
     if (!located) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
     const held = hidden.get(located.version);
@@ -384,7 +391,13 @@ export function createNpmRemote(
     });
   }
 
-  return { settings, engine, packument, version, distTags, ensureTarball };
+  return { settings, engine, packument, version, distTags, installableView, ensureTarball };
 }
 
 export type NpmRemote = ReturnType<typeof createNpmRemote>;
+/** A remote repository's view of one name: its upstream metadata and the versions clients may not see. */
+export interface RemoteView {
+  cached: CachedMetadata<UpstreamPackument>;
+  hidden: Map<string, HiddenReason>;
+  settings: UpstreamSettings;
+}

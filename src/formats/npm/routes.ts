@@ -14,7 +14,7 @@ import { assertValidDistTag, assertValidPackageName, assertValidVersion } from '
 import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderVersion } from './packument.js';
 import { createNpmAudit } from './audit.js';
 import { FORMAT, ingestTarball } from './publish.js';
-import { createNpmRemote, wantsCorgi } from './remote.js';
+import { createNpmRemote, type RemoteView, wantsCorgi } from './remote.js';
 import { sendDoc } from './send.js';
 import { createNpmVirtual } from './virtual.js';
 import { createVirtualMemo } from './virtual-memo.js';
@@ -236,12 +236,12 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     if (repo.kind !== 'virtual') return serveTarball(request, reply, repo, name, filename);
     // The file comes from the member the packument came from, with the virtual repository's authority.
     const stamp = virtualMemo.stamp(name);
-    const source = await virtual.resolve(request, repo, name, (member) => remote.distTags(member, name));
+    const source = await virtual.resolve(request, repo, name, (member) => remote.installableView(member, name));
     const member = source.kind === 'remote' ? source.member : await virtual.hostedFileOwner(await virtual.viewOf(null, repo), name, filename);
     if (!member) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
     const hostedIds = source.kind === 'remote' ? await memoHostedIds(repo) : null;
     if (hostedIds) virtualMemo.rememberOwner(stamp, repo, name, { member, hostedIds });
-    return serveTarball(request, reply, member, name, filename);
+    return serveTarball(request, reply, member, name, filename, source.kind === 'remote' ? source.result : undefined);
   }
 
   /**
@@ -256,9 +256,9 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   }
 
   /** Sends a file of a hosted or remote repository; the caller has checked access. */
-  async function serveTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string) {
+  async function serveTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string, known?: RemoteView) {
     // A remote repository stores a file on first request; from then on it is served like any other.
-    if (repo.kind === 'remote') await remote.ensureTarball(repo, name, filename);
+    if (repo.kind === 'remote') await remote.ensureTarball(repo, name, filename, known);
     // The cached package lists every file, so downloads need no query of their own.
     let file = findFile((await loadCached(repo, name)).pkg, filename);
     if (!file) {
