@@ -49,6 +49,12 @@ export function createVirtualResolver(
   deps: {
     /** A hosted member's package (the format's per-node cache may answer). */
     load: (repo: RepoInfo, name: string) => Promise<StoredPackage | null>;
+    /**
+     * Set when `load` answers from a per-node cache that hears of every change before the next
+     * request (a database no other node writes to): protection then asks `load`, which remembers
+     * a missing name too, instead of querying on every request.
+     */
+    cached?: boolean;
   },
 ) {
   const { domain } = ctx;
@@ -74,7 +80,9 @@ export function createVirtualResolver(
 
   async function protection(view: VirtualView, name: string): Promise<Protection> {
     const hosted = hostedOf(view).map((m) => m.id);
-    if (hosted.length > 0) {
+    if (deps.cached) {
+      for (const member of hostedOf(view)) if ((await deps.load(member, name)) !== null) return { reason: 'hosted' };
+    } else if (hosted.length > 0) {
       const exact = await domain.db.selectFrom('packages').select('id').where('repo_id', 'in', hosted).where('format', '=', vf.format).where('name', '=', name).executeTakeFirst();
       if (exact) return { reason: 'hosted' };
     }

@@ -84,7 +84,12 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     stored: async (repo, name, filename) => findFile(cache.peek(cache.key(repo.id, name))?.pkg ?? null, filename) !== undefined,
     expectStore: (repo, name) => virtualMemo.expectStore(repo, name),
   });
-  const virtual = createNpmVirtual(ctx, { load: async (repo, name) => (await loadCached(repo, name)).pkg });
+  // Several nodes share a PostgreSQL database; an embedded one has a single writer.
+  const sharedDatabase = domain.dialect === 'postgres';
+  const virtual = createNpmVirtual(ctx, {
+    load: async (repo, name) => (await loadCached(repo, name)).pkg,
+    cached: !sharedDatabase,
+  });
   const virtualMemo = createVirtualMemo(domain.changes);
 
   // npm prints `error` from the body after the status line, so the message must stand on its own.
@@ -135,7 +140,6 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
 
   // On PostgreSQL other nodes may have changed a package a moment ago: check its revision.
-  const sharedDatabase = domain.dialect === 'postgres';
   async function loadCached(repo: RepoInfo, name: string) {
     const r = ref(repo, name);
     return cache.get(cache.key(repo.id, name), () => domain.packages.load(r), sharedDatabase ? () => domain.packages.currentRev(r) : undefined);

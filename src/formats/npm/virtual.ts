@@ -24,6 +24,8 @@ export function createNpmVirtual(
   deps: {
     /** A hosted member's package, from the routes' per-node cache. */
     load: (repo: RepoInfo, name: string) => Promise<StoredPackage | null>;
+    /** Whether `load` is a per-node cache that hears of every change (see createVirtualResolver). */
+    cached?: boolean;
   },
 ) {
   const resolver = createVirtualResolver(
