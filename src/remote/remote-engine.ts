@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RemoteSettings, UpstreamSettings } from '../domain/remote-settings.js';
 import type { RepoInfo } from '../domain/repos.js';
@@ -6,7 +6,7 @@ import { StockadeError, isStockadeError } from '../errors.js';
 import { joinReasons } from '../security/policy.js';
 import type { Db } from '../store/db/schema.js';
 import type { RemoteSource } from './source.js';
-import { createUpstreamClient, type UpstreamClient } from './upstream-client.js';
+import { createUpstreamClient, type MetadataAnswer, type UpstreamClient } from './upstream-client.js';
 
 /** How a metadata answer was obtained; sent to clients as `X-Stockade-Upstream`. */
 export type MetadataState = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline';
@@ -36,6 +36,22 @@ export interface RemoteEngineOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Our copy of an append-only document with the upstream's new tail, when the tail starts with our
+ * last byte and the whole matches the upstream's digest: its Repr-Digest (sha-256, RFC 9530) or an
+ * ETag that is the MD5 of the whole (as compact-index servers send). Null when it cannot be
+ * trusted; the caller then fetches the whole document.
+ */
+export function appendedDocument(mine: Buffer, tail: { body: Buffer; etag: string | null; digest: string | null }): Buffer | null {
+  if (mine.length === 0 || tail.body.length === 0 || tail.body[0] !== mine[mine.length - 1]) return null;
+  const whole = Buffer.concat([mine, tail.body.subarray(1)]);
+  const sha256 = /(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]{44}):/.exec(tail.digest ?? '')?.[1];
+  if (sha256) return createHash('sha256').update(whole).digest('base64') === sha256 ? whole : null;
+  const md5 = /^(?:W\/)?"?([0-9a-f]{32})"?$/.exec(tail.etag ?? '')?.[1];
+  if (md5) return createHash('md5').update(whole).digest('hex') === md5 ? whole : null;
+  return null;
+}
 
 /**
  * The format-independent half of remote repositories: one upstream client per repository and
@@ -194,9 +210,23 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
       if (answer) return answer;
     }
     return coalesce(`m ${repo.id} ${name}`, async () => {
-      let answer;
+      let answer: MetadataAnswer;
       try {
-        answer = await client.metadata(source.metadataPath(name), hasBody ? { etag: row.etag, lastModified: row.last_modified } : {}, source.metadataAccept);
+        const conditional = hasBody ? { etag: row.etag, lastModified: row.last_modified } : {};
+        const held = source.appendable && hasBody ? await selectBody(repo.id, name) : null;
+        if (held) {
+          // One byte of overlap: the tail must start where our copy ends.
+          const mine = Buffer.from(held, 'utf8');
+          answer = await client.metadata(source.metadataPath(name), conditional, source.metadataAccept, mine.length - 1);
+          const whole = answer.status === 206 ? appendedDocument(mine, answer) : null;
+          if (whole && whole.length > s.maxMetadataBytes) {
+            throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `the metadata document exceeds the limit of ${s.maxMetadataBytes} bytes`], { why: `the metadata document exceeds the limit of ${s.maxMetadataBytes} bytes` });
+          }
+          if (answer.status === 206 && whole) answer = { status: 200, body: whole, etag: answer.etag, lastModified: answer.lastModified };
+          else if (answer.status === 206 || answer.status === 416) answer = await client.metadata(source.metadataPath(name), {}, source.metadataAccept);
+        } else {
+          answer = await client.metadata(source.metadataPath(name), conditional, source.metadataAccept);
+        }
       } catch (error) {
         const wrapped = upstreamError(repo, client, error);
         if (isStockadeError(wrapped) && (wrapped.code === 'UPSTREAM_FAILED' || wrapped.code === 'UPSTREAM_TIMEOUT')) {
@@ -232,7 +262,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
         forgetParsed(parsedKey);
         throw new StockadeError('NOT_FOUND', [`package ${name}`]);
       }
-      if (answer.status !== 200) throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, 'a 304 answer to an unconditional request']);
+      if (answer.status !== 200) throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `an HTTP ${answer.status} answer to an unconditional request`]);
       const body = answer.body.toString('utf8');
       let meta: M;
       try {

@@ -14,6 +14,11 @@ export interface RemoteSource<M> {
   metadataPath(name: string): string;
   /** The Accept header of metadata requests (default `application/json`). */
   metadataAccept?: string;
+  /**
+   * The document only ever grows at its end between refreshes (the compact index `/versions`):
+   * a refresh asks for the new tail only and checks the whole against the upstream's digest.
+   */
+  appendable?: boolean;
   /** Parses an upstream metadata body as hostile input; throws on anything malformed. */
   parseMetadata(body: string, name: string): M;
   /** Every version the metadata offers, with the upstream's own publish time when it gives one. */

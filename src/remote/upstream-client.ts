@@ -37,15 +37,23 @@ export interface ConditionalHeaders {
 
 export type MetadataAnswer =
   | { status: 200; body: Buffer; etag: string | null; lastModified: string | null }
+  /** The tail asked for with `appendFrom`; `digest` is the whole document's Repr-Digest (RFC 9530), if sent. */
+  | { status: 206; body: Buffer; etag: string | null; lastModified: string | null; digest: string | null }
   | { status: 304; etag: string | null; lastModified: string | null }
-  | { status: 404 };
+  | { status: 404 }
+  /** `appendFrom` lies beyond the document: it shrank or was replaced. */
+  | { status: 416 };
 
 export interface UpstreamClient {
   /** The upstream host, the only part of the URL that errors and logs may name. */
   readonly host: string;
   readonly origin: string;
-  /** GETs `path` (relative to the base URL) as metadata: 200, 304 (with validators) or 404. */
-  metadata(path: string, conditional?: ConditionalHeaders, accept?: string): Promise<MetadataAnswer>;
+  /**
+   * GETs `path` (relative to the base URL) as metadata: 200, 304 (with validators) or 404. With
+   * `appendFrom`, asks for the bytes from that offset on (an append-only document the caller
+   * holds up to there): 206 with the tail, or 416, or a whole 200 when the upstream ignores ranges.
+   */
+  metadata(path: string, conditional?: ConditionalHeaders, accept?: string, appendFrom?: number): Promise<MetadataAnswer>;
   /**
    * GETs an absolute URL on the upstream's origin or a file origin as a file, whole, within the
    * file size limit, following redirects among those origins.
@@ -408,19 +416,31 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   return {
     host,
     origin,
-    async metadata(path, conditional = {}, accept = 'application/json') {
+    async metadata(path, conditional = {}, accept = 'application/json', appendFrom) {
       const url = new URL(path.replace(/^\/+/, ''), baseHref);
       if (url.origin !== origin) throw failed('a metadata path left the upstream');
       const extra: Record<string, string> = { accept };
       if (conditional.etag) extra['if-none-match'] = conditional.etag;
       if (conditional.lastModified) extra['if-modified-since'] = conditional.lastModified;
-      const key = `m ${url.href} ${accept} ${conditional.etag ?? ''} ${conditional.lastModified ?? ''}`;
+      if (appendFrom !== undefined) {
+        // A range of a compressed answer would be a range of the compressed bytes.
+        extra.range = `bytes=${appendFrom}-`;
+        extra['accept-encoding'] = 'identity';
+      }
+      const key = `m ${url.href} ${accept} ${conditional.etag ?? ''} ${conditional.lastModified ?? ''} ${appendFrom ?? ''}`;
       return coalesce(key, () =>
         withRetries<MetadataAnswer>(url, headersFor(url, extra), async (answer) => {
           const etag = answer.header('etag');
           const lastModified = answer.header('last-modified');
           if (answer.status === 304) return { status: 304, etag, lastModified };
           if (answer.status === 404 || answer.status === 410) return { status: 404 };
+          if (appendFrom !== undefined && answer.status === 416) return { status: 416 };
+          if (appendFrom !== undefined && answer.status === 206) {
+            const range = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(answer.header('content-range') ?? '');
+            if (!range || Number(range[1]) !== appendFrom) throw failed('a partial metadata answer for another range than asked');
+            const body = await answer.body(options.maxMetadataBytes, 'metadata document');
+            return { status: 206, body, etag, lastModified, digest: answer.header('repr-digest') };
+          }
           // Redirects included: an upstream that moved is reconfigured, not followed.
           if (answer.status !== 200) throw failed(`HTTP ${answer.status} for metadata`);
           return { status: 200, body: await answer.body(options.maxMetadataBytes, 'metadata document'), etag, lastModified };

@@ -135,6 +135,52 @@ describe('RubyGems remote repository', () => {
     assert.equal(names.text, '---\nleaf\nplain\n');
   });
 
+  it('refreshes an append-only /versions by its new tail, checked against the upstream digest', async () => {
+    const growing = await startGemUpstream();
+    try {
+      growing.appendOnly = true;
+      for (let i = 0; i < 40; i++) growing.add({ name: `tail-${String(i).padStart(2, '0')}`, version: '1.0.0' });
+      const name = `gems-tail-${++count}`;
+      const created = await call('POST', `${server.url}/api/v1/repos`, {
+        body: { owner: 'acme', name, visibility: 'public', kind: 'remote', upstream: { format: 'rubygems', url: growing.url, retries: 0, timeoutMs: 3000, metadataTtlSeconds: 0 } },
+      });
+      assert.equal(created.status, 201, created.text);
+      const source = `${server.url}/acme/${name}/rubygems`;
+      const first = await call('GET', `${source}/versions`);
+      assert.equal(first.status, 200, first.text);
+      assert.match(first.text, /^tail-39 1\.0\.0 0{32}$/m);
+      const whole = growing.versionBytes;
+
+      // Unchanged: the upstream answers 304 to the ranged, conditional request.
+      assert.equal((await call('GET', `${source}/versions`)).headers.get('x-stockade-upstream'), 'revalidated');
+      // A push upstream appends a line: only the tail travels, and the new version is listed.
+      growing.add({ name: 'tail-00', version: '1.1.0' });
+      const before = growing.versionBytes;
+      const grown = await call('GET', `${source}/versions`);
+      assert.equal(grown.status, 200);
+      assert.match(grown.text, /^tail-00 1\.1\.0 0{32}$/m);
+      assert.ok(growing.versionBytes - before < 100, `${growing.versionBytes - before} bytes for one new line (the whole is ${whole})`);
+      assert.deepEqual(growing.versionRanges.slice(0, 1), [undefined]);
+      assert.match(growing.versionRanges.at(-1) ?? '', /^bytes=\d+-$/);
+      assert.deepEqual(
+        (await call('GET', `${source}/info/tail-00`)).text.split('\n').filter((l) => /^\d/.test(l)).map((l) => l.split(' ')[0]),
+        ['1.0.0', '1.1.0'],
+      );
+
+      // A tail that does not add up to the upstream's digest is thrown away for the whole file.
+      growing.tamperTail = true;
+      growing.add({ name: 'tail-01', version: '1.1.0' });
+      const requests = growing.versionRanges.length;
+      const checked = await call('GET', `${source}/versions`);
+      assert.equal(checked.status, 200);
+      assert.doesNotMatch(checked.text, /evil/);
+      assert.match(checked.text, /^tail-01 1\.1\.0 0{32}$/m);
+      assert.deepEqual(growing.versionRanges.slice(requests).map((r) => (r === undefined ? 'whole' : 'tail')), ['tail', 'whole']);
+    } finally {
+      await growing.close();
+    }
+  });
+
   it('fetches a gem once, stores it through the gate, then serves it, its quick spec and the Marshal index from storage', async () => {
     const { source, path } = await remoteRepo();
     const file = '/gems/plain-1.0.0.gem';

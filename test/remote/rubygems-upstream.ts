@@ -124,6 +124,17 @@ export interface GemUpstream {
   down: boolean;
   /** Answers 404 to the versions API while true, like an upstream without it. */
   noTimes: boolean;
+  /**
+   * While true, `/versions` is what real servers serve: a line appended per added version, ranges
+   * answered (206, with `Repr-Digest` and an MD5 ETag of the whole).
+   */
+  appendOnly: boolean;
+  /** While true, a ranged `/versions` answer carries a tail that does not match the digest. */
+  tamperTail: boolean;
+  /** The Range header of every `/versions` request, in order (undefined: the whole file). */
+  versionRanges: (string | undefined)[];
+  /** Bytes of `/versions` bodies sent. */
+  versionBytes: number;
   add(gem: GemFixture, options?: { publishedAt?: string; mode?: GemMode; listedDependencies?: Record<string, string[]>; onCdn?: boolean }): Buffer;
   /** Answers `path` with this body (200) instead of what the fixture would serve. */
   override(path: string, body: string): void;
@@ -139,7 +150,11 @@ export async function startGemUpstream(): Promise<GemUpstream> {
   const counts = new Map<string, number>();
   const paths: string[] = [];
   const sockets = new Set<Socket>();
-  const state = { down: false, noTimes: false };
+  const state = { down: false, noTimes: false, appendOnly: false, tamperTail: false };
+  /** One line per added version, as a server appends them. */
+  const versionsLog: string[] = [];
+  const versionRanges: (string | undefined)[] = [];
+  let versionBytes = 0;
   const authorizations: (string | undefined)[] = [];
   const cdnCounts = new Map<string, number>();
   const cdnAuthorizations: (string | undefined)[] = [];
@@ -169,6 +184,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
   }
 
   function versions(): string {
+    if (state.appendOnly) return `created_at: 2024-01-01T00:00:00Z\n---\n${versionsLog.join('')}`;
     const lines = [...gems].map(([name, entries]) => `${name} ${entries.map((e) => keyOf(e.gem)).join(',')} ${createHash('md5').update(info(name) ?? '').digest('hex')}`);
     return `created_at: 2024-01-01T00:00:00Z\n---\n${lines.map((l) => `${l}\n`).join('')}`;
   }
@@ -226,7 +242,31 @@ export async function startGemUpstream(): Promise<GemUpstream> {
     if (state.down) return request.socket.destroy();
     const forced = overrides.get(path);
     if (forced !== undefined) return sendText(request, response, forced);
-    if (path === '/versions') return sendText(request, response, versions());
+    if (path === '/versions') {
+      versionRanges.push(request.headers.range);
+      const body = Buffer.from(versions());
+      const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
+      if (!state.appendOnly || !range) {
+        versionBytes += body.length;
+        return sendText(request, response, body.toString());
+      }
+      const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+      if (request.headers['if-none-match'] === etag) return response.writeHead(304, { etag }).end();
+      const from = Number(range[1]);
+      if (from >= body.length) return response.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+      let tail = body.subarray(from);
+      if (state.tamperTail) tail = Buffer.concat([tail.subarray(0, 1), Buffer.from('evil 6.6.6 00000000000000000000000000000000\n'), tail.subarray(1)]);
+      versionBytes += tail.length;
+      return response
+        .writeHead(206, {
+          'content-type': 'text/plain',
+          'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+          'content-length': tail.length,
+          etag,
+          'repr-digest': `sha-256=:${createHash('sha256').update(body).digest('base64')}:`,
+        })
+        .end(tail);
+    }
     if (path.startsWith('/info/')) return sendText(request, response, info(path.slice('/info/'.length)));
     if (path.startsWith('/gems/')) return sendGem(request, response, path.slice('/gems/'.length), false);
     const api = /^\/api\/v1\/versions\/(.+)\.json$/.exec(path);
@@ -267,6 +307,22 @@ export async function startGemUpstream(): Promise<GemUpstream> {
     get noTimes() {
       return state.noTimes;
     },
+    get appendOnly() {
+      return state.appendOnly;
+    },
+    set appendOnly(value: boolean) {
+      state.appendOnly = value;
+    },
+    get tamperTail() {
+      return state.tamperTail;
+    },
+    set tamperTail(value: boolean) {
+      state.tamperTail = value;
+    },
+    versionRanges,
+    get versionBytes() {
+      return versionBytes;
+    },
     set noTimes(value: boolean) {
       state.noTimes = value;
     },
@@ -274,6 +330,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
       const bytes = packGem(gem);
       const entries = gems.get(gem.name) ?? [];
       gems.set(gem.name, [...entries.filter((e) => keyOf(e.gem) !== keyOf(gem)), { gem, bytes, publishedAt: options.publishedAt ?? '2021-01-01T00:00:00.000Z', mode: options.mode ?? 'ok', onCdn: options.onCdn ?? false, ...(options.listedDependencies ? { listed: options.listedDependencies } : {}) }]);
+      versionsLog.push(`${gem.name} ${keyOf(gem)} ${createHash('md5').update(info(gem.name) ?? '').digest('hex')}\n`);
       return bytes;
     },
     override(path, body) {

@@ -3,12 +3,14 @@
  * version filtering every format shares.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { repointTags } from '../../src/formats/npm/remote.js';
 import { hiddenVersions } from '../../src/remote/source.js';
+import { appendedDocument } from '../../src/remote/remote-engine.js';
 import { createUpstreamClient, retryAfterMs } from '../../src/remote/upstream-client.js';
 import { expectCode } from '../helpers/expect-code.js';
 
@@ -69,6 +71,39 @@ describe('upstream client', () => {
 
   const client = (overrides: Partial<Parameters<typeof createUpstreamClient>[0]> = {}) =>
     createUpstreamClient({ url, timeoutMs: 2000, retries: 2, concurrency: 4, maxMetadataBytes: 1000, maxFileBytes: 1000, backoffMs: 1, ...overrides });
+
+  it('asks for the tail of an append-only document and reads 206 and 416 answers', async () => {
+    const whole = 'created_at: x\n---\na 1 0\nb 1 0\n';
+    const seen: { range?: string; encoding?: string }[] = [];
+    handlers.set('/base/versions', (request, response) => {
+      seen.push({ range: request.headers.range, encoding: request.headers['accept-encoding'] });
+      const from = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? '')?.[1] ?? NaN);
+      if (from >= whole.length) return response.writeHead(416).end();
+      if (from === 3) return response.writeHead(206, { 'content-range': 'bytes 0-3/40' }).end('abcd');
+      response.writeHead(206, { 'content-range': `bytes ${from}-${whole.length - 1}/${whole.length}`, 'repr-digest': 'sha-256=:x:', etag: '"e"' }).end(whole.slice(from));
+    });
+    const tail = await client({ maxMetadataBytes: 100_000 }).metadata('versions', {}, 'text/plain', 19);
+    assert.equal(tail.status, 206);
+    assert.equal(tail.status === 206 && tail.body.toString(), whole.slice(19));
+    assert.equal(tail.status === 206 && tail.digest, 'sha-256=:x:');
+    assert.deepEqual(seen[0], { range: 'bytes=19-', encoding: 'identity' });
+    assert.equal((await client({ maxMetadataBytes: 100_000 }).metadata('versions', {}, 'text/plain', 500)).status, 416);
+    await expectCode(() => client({ maxMetadataBytes: 100_000 }).metadata('versions', {}, 'text/plain', 3), 'UPSTREAM_FAILED', 'another range than asked');
+  });
+
+  it('trusts an appended tail only when the whole matches the upstream digest', () => {
+    const mine = Buffer.from('---\na 1 0\n');
+    const grown = Buffer.from('---\na 1 0\nb 1 0\n');
+    const tail = grown.subarray(mine.length - 1);
+    const sha = `sha-256=:${createHash('sha256').update(grown).digest('base64')}:`;
+    const md5 = `"${createHash('md5').update(grown).digest('hex')}"`;
+    assert.deepEqual(appendedDocument(mine, { body: tail, etag: null, digest: sha }), grown);
+    assert.deepEqual(appendedDocument(mine, { body: tail, etag: md5, digest: null }), grown);
+    assert.equal(appendedDocument(mine, { body: tail, etag: null, digest: null }), null, 'nothing to check it against');
+    assert.equal(appendedDocument(mine, { body: Buffer.from('xb 1 0\n'), etag: md5, digest: null }), null, 'does not start where ours ends');
+    assert.equal(appendedDocument(mine, { body: tail, etag: null, digest: `sha-256=:${createHash('sha256').update('other').digest('base64')}:` }), null);
+    assert.equal(appendedDocument(mine, { body: tail, etag: '"0123456789abcdef0123456789abcdef"', digest: null }), null);
+  });
 
   it('retries 503 and 429 (honouring Retry-After) and then succeeds', async () => {
     let calls = 0;

@@ -42,6 +42,8 @@ const versionsSource: RemoteSource<UpstreamVersionsFile> = {
   format: FORMAT,
   metadataPath: () => 'versions',
   metadataAccept: 'text/plain',
+  // Servers append a line per push and rebuild the file now and then: a refresh reads the new lines only.
+  appendable: true,
   parseMetadata: (body) => parseVersionsFile(body),
   versions: () => [],
   locateFile: () => null,
