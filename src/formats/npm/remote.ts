@@ -265,11 +265,12 @@ export function createNpmRemote(
     /** Receives a fresh answer (not a stale or offline one) and how long it stays valid. */
     remember?: (answer: { doc: RenderedDoc; contentType: string; until: number }) => void,
   ) {
-    const { cached, hidden, settings: s } = await view(repo, name);
+    const seen = await view(repo, name);
+    const { cached, hidden, settings: s } = seen;
     const corgi = wantsCorgi(request, query);
     const doc = renderCached(cached, hidden, repo, registryUrl(request, servedAs), corgi);
     const contentType = corgi ? CORGI : 'application/json';
-    if (INSTALL_COMMANDS.has(String(request.headers['npm-command'] ?? '')) && s.prefetch) prefetch(repo, name, visibleTags(cached.meta, hidden).latest);
+    if (INSTALL_COMMANDS.has(String(request.headers['npm-command'] ?? '')) && s.prefetch) prefetch(repo, name, visibleTags(cached.meta, hidden).latest, seen);
     if (remember && (cached.state === 'hit' || cached.state === 'miss' || cached.state === 'revalidated')) {
       remember({ doc, contentType, until: viewStableUntil(cached, hidden, s) });
     }
@@ -285,14 +286,15 @@ export function createNpmRemote(
   const prefetchLimiter = createLimiter(2);
   const prefetching = new Set<string>();
 
-  function prefetch(repo: RepoInfo, name: string, version: string | undefined): void {
+  function prefetch(repo: RepoInfo, name: string, version: string | undefined, seen: RemoteView): void {
     if (version === undefined) return;
     const filename = tarballFileName(name, version);
     const key = `${repo.id} ${name} ${filename}`;
     if (prefetching.has(key) || prefetching.size >= 256) return;
     prefetching.add(key);
     prefetchLimiter
-      .run(() => ensureTarball(repo, name, filename))
+      // The view the packument was rendered from; the fetch re-checks storage and blocks under its lease.
+      .run(() => ensureTarball(repo, name, filename, seen))
       .catch((error: unknown) => {
         // A refused or unreachable file is reported to whoever asks for it; here it is only noted.
         ctx.log.debug({ err: error, repo: repo.path, name, version }, 'prefetch did not store the file');

@@ -209,7 +209,11 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
           if (hostedIds) virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request, query), registryUrl(request, repo), answer, { member, hostedIds });
         }),
       );
-      if (source.kind === 'remote') return source.result;
+      if (source.kind === 'remote') {
+        // Its files come from the same member: the tarball requests that follow need not resolve again.
+        if (hostedIds) virtualMemo.rememberOwner(stamp, repo, name, { member: source.member, hostedIds });
+        return source.result;
+      }
       // A merged document is rendered per request: it spans packages the cache keys separately.
       return sendPackument(request, reply, repo, { pkg: source.pkg, expires: 0, docs: new Map() }, source.pkg, query);
     }
@@ -239,6 +243,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'read', repo);
     if (repo.kind !== 'virtual') return serveTarball(request, reply, repo, name, filename);
     // The file comes from the member the packument came from, with the virtual repository's authority.
+    const remembered = virtualMemo.owner(repo, name);
+    if (remembered) return serveTarball(request, reply, remembered, name, filename);
     const stamp = virtualMemo.stamp(name);
     const source = await virtual.resolve(request, repo, name, (member) => remote.installableView(member, name));
     const member = source.kind === 'remote' ? source.member : await virtual.hostedFileOwner(await virtual.viewOf(null, repo), name, filename);
@@ -251,9 +257,11 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   /**
    * The hosted members of a virtual repository whose answers may be remembered: the same for every
    * caller who may read it (it is private, or every member is public; a public one over a private
-   * member checks each caller). Null when they may not.
+   * member checks each caller), on a database no other node writes to. Null when they may not.
    */
   async function memoHostedIds(repo: RepoInfo): Promise<number[] | null> {
+    // Other nodes change packages without this node hearing of it at once.
+    if (sharedDatabase) return null;
     const view = await virtual.viewOf(null, repo);
     if (repo.visibility === 'public' && !view.members.every((m) => m.visibility === 'public')) return null;
     return view.members.filter((m) => m.kind === 'hosted').map((m) => m.id);
