@@ -1,10 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RemoteSettings, UpstreamSettings } from '../domain/remote-settings.js';
+import type { ChangeBus } from '../domain/changes.js';
+import { type PackageRef, type Packages, packageChangeKey } from '../domain/packages.js';
 import type { RepoInfo } from '../domain/repos.js';
 import { StockadeError, isStockadeError } from '../errors.js';
 import { joinReasons } from '../security/policy.js';
 import type { Db } from '../store/db/schema.js';
+import { SizedLru } from '../store/sized-lru.js';
 import type { RemoteSource } from './source.js';
 import { createUpstreamClient, type MetadataAnswer, type UpstreamClient } from './upstream-client.js';
 
@@ -59,8 +62,8 @@ export function appendedDocument(mine: Buffer, tail: { body: Buffer; etag: strin
  * offline answers), and fetch coalescing of files within this node and, through a lease row,
  * across nodes. Formats plug in through RemoteSource.
  */
-export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, options: RemoteEngineOptions = {}) {
-  const { db, settings } = deps;
+export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; packages: Pick<Packages, 'findFile'>; changes: ChangeBus }, options: RemoteEngineOptions = {}) {
+  const { db, settings, packages, changes } = deps;
   const clients = new Map<number, { stamp: string; client: UpstreamClient }>();
   const inFlight = new Map<string, Promise<unknown>>();
   const holder = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -72,29 +75,8 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
    * Parsed metadata per repository and package, valid while the stored row keeps its fetch time:
    * a cache hit then costs one small query instead of reading and parsing the whole document.
    */
-  const parsed = new Map<string, { stamp: string; fetchedAt: string; size: number; meta: unknown }>();
-  let parsedBytes = 0;
-  const maxParsedBytes = options.parsedCacheBytes ?? 64 * 1024 * 1024;
-
-  function rememberParsed(key: string, entry: { stamp: string; fetchedAt: string; size: number; meta: unknown }): void {
-    forgetParsed(key);
-    if (entry.size > maxParsedBytes / 4) return;
-    parsed.set(key, entry);
-    parsedBytes += entry.size;
-    // Oldest first: Map keeps insertion order, and a hit re-inserts its entry.
-    for (const [oldest, old] of parsed) {
-      if (parsedBytes <= maxParsedBytes && parsed.size <= 10_000) break;
-      parsed.delete(oldest);
-      parsedBytes -= old.size;
-    }
-  }
-
-  function forgetParsed(key: string): void {
-    const old = parsed.get(key);
-    if (!old) return;
-    parsed.delete(key);
-    parsedBytes -= old.size;
-  }
+  const parsedBytes = options.parsedCacheBytes ?? 64 * 1024 * 1024;
+  const parsed = new SizedLru<{ stamp: string; fetchedAt: string; meta: unknown }>({ maxBytes: parsedBytes, maxItemBytes: parsedBytes / 4, maxEntries: 10_000 });
 
   async function upstream(repo: RepoInfo): Promise<{ settings: UpstreamSettings; client: UpstreamClient; stamp: string }> {
     const { settings: s, authorization } = await settings.forClient(repo);
@@ -173,15 +155,11 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
     /** The stored document, parsed: from memory when this node already parsed this very fetch. */
     const storedMeta = async (fetchedAt: string): Promise<M | null> => {
       const hit = parsed.get(parsedKey);
-      if (hit && hit.fetchedAt === fetchedAt && hit.stamp === stamp) {
-        parsed.delete(parsedKey);
-        parsed.set(parsedKey, hit);
-        return hit.meta as M;
-      }
+      if (hit && hit.fetchedAt === fetchedAt && hit.stamp === stamp) return hit.meta as M;
       const body = await selectBody(repo.id, name);
       if (body === null) return null;
       const meta = source.parseMetadata(body, name);
-      rememberParsed(parsedKey, { stamp, fetchedAt, size: body.length, meta });
+      parsed.set(parsedKey, { stamp, fetchedAt, meta }, body.length);
       return meta;
     };
     const cached = async (state: MetadataState, fetchedAt: string, error?: string): Promise<CachedMetadata<M> | null> => {
@@ -252,14 +230,14 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
             .where('repo_id', '=', repo.id)
             .where('name', '=', name)
             .execute();
-          const entry = parsed.get(parsedKey);
+          const entry = parsed.peek(parsedKey);
           if (entry) entry.fetchedAt = fetchedAt;
           return { meta, state: 'revalidated' as const, fetchedAt, blocked };
         }
       }
       if (answer.status === 404) {
         await store(repo.id, name, { status: 404, body: null, etag: null, last_modified: null, fetched_at: fetchedAt });
-        forgetParsed(parsedKey);
+        parsed.delete(parsedKey);
         throw new StockadeError('NOT_FOUND', [`package ${name}`]);
       }
       if (answer.status !== 200) throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `an HTTP ${answer.status} answer to an unconditional request`]);
@@ -273,13 +251,17 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
         throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `invalid metadata for ${name}: ${why}`]);
       }
       await store(repo.id, name, { status: 200, body, etag: answer.etag, last_modified: answer.lastModified, fetched_at: fetchedAt });
-      rememberParsed(parsedKey, { stamp, fetchedAt, size: body.length, meta });
+      parsed.set(parsedKey, { stamp, fetchedAt, meta }, body.length);
       return { meta, state: 'miss' as const, fetchedAt, blocked };
     });
   }
 
-  /** Remembers that the gate blocked a version, so it is hidden and never fetched again. */
-  async function rememberBlocked(repo: RepoInfo, name: string, version: string, reason: string): Promise<void> {
+  /**
+   * Remembers that the gate blocked a version, so it is hidden and never fetched again, and
+   * announces it like any package change, so answers cached on nodes drop the version.
+   */
+  async function rememberBlocked(ref: PackageRef, version: string, reason: string): Promise<void> {
+    const { repo, name } = ref;
     await db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
       if (!row) return;
@@ -287,6 +269,15 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
       blocked[version] = reason.slice(0, 500);
       await tx.updateTable('remote_metadata').set({ blocked: JSON.stringify(blocked) }).where('repo_id', '=', repo.id).where('name', '=', name).execute();
     });
+    changes.publish('package', packageChangeKey(ref));
+  }
+
+  /** Whether a file is stored (quarantined or not); throws when its version is known to be blocked. */
+  async function settled(ref: PackageRef, file: { filename: string; version: string }): Promise<boolean> {
+    if (await packages.findFile(ref, file.filename)) return true;
+    const reason = await blockedReason(ref.repo, ref.name, file.version);
+    if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
+    return false;
   }
 
   /** Takes the lease on `key` unless another holder's lease is still running: one statement. */
@@ -302,26 +293,24 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
   }
 
   /**
-   * Brings one file in from upstream at most once, across every node: `settled` says whether it
-   * is already stored (or throws when it is known to be refused); `fetch` fetches, checks and
-   * stores it. Callers on this node share one attempt; other nodes wait on the lease row until
-   * the holder finishes (or its lease expires), then look at storage again.
+   * Brings one file in from upstream at most once, across every node, for a caller that has just
+   * found it neither stored nor blocked: `fetch` fetches, checks and stores it. Callers on this
+   * node share one attempt; other nodes wait on the lease row until the holder finishes (or its
+   * lease expires), then look at storage again. Under the lease, storage is looked at once more.
    */
-  async function fetchOnce(
-    repo: RepoInfo,
-    key: string,
-    steps: { settled: () => Promise<boolean>; fetch: () => Promise<void>; /** The caller has just seen it unsettled. */ checked?: boolean },
-  ): Promise<void> {
+  async function fetchOnce(ref: PackageRef, file: { filename: string; version: string }, fetch: () => Promise<void>): Promise<void> {
+    const { repo } = ref;
+    const key = `${ref.format}:${ref.name}/${file.filename}`;
     const { settings: s } = await upstream(repo);
     const leaseMs = Math.max(60_000, s.timeoutMs * (s.retries + 2));
     return coalesce(`f ${repo.id} ${key}`, async () => {
       const deadline = Date.now() + leaseMs * 2;
       for (let first = true; ; first = false) {
-        if (!(first && steps.checked) && (await steps.settled())) return;
+        if (!first && (await settled(ref, file))) return;
         if (await tryLease(repo.id, key, leaseMs)) {
           try {
-            if (await steps.settled()) return;
-            await steps.fetch();
+            if (await settled(ref, file)) return;
+            await fetch();
             return;
           } finally {
             await db.deleteFrom('remote_leases').where('repo_id', '=', repo.id).where('key', '=', key).where('holder', '=', holder).execute();
@@ -363,7 +352,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings }, o
     return found;
   }
 
-  return { upstream, metadata, rememberBlocked, fetchOnce, upstreamError, blockedReason, verdicts };
+  return { upstream, metadata, rememberBlocked, fetchOnce, upstreamError, verdicts };
 }
 
 /** Tells clients how a metadata answer was obtained (`X-Stockade-Upstream`), and marks a stale one. */

@@ -91,6 +91,7 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
   const paths: string[] = [];
   const accepts: (string | undefined)[] = [];
   const sockets = new Set<Socket>();
+  // The switches tests flip: the fixture object returned below is this very object.
   const state = { down: false, htmlOnly: false };
   let filesUrl = '';
   const packageUrl = (file: FixtureFile) => `${file.onFileHost ? `${filesUrl}/` : '../../'}packages/${encodeURIComponent(file.dist.filename)}`;
@@ -203,25 +204,13 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   filesUrl = `http://127.0.0.1:${(fileHost.address() as AddressInfo).port}`;
 
-  return {
+  const methods: Omit<PypiUpstream, keyof typeof state> = {
     url,
     filesUrl,
     hits: (path) => counts.get(path) ?? 0,
     fileHits: (path) => fileCounts.get(path) ?? 0,
     paths,
     accepts,
-    get down() {
-      return state.down;
-    },
-    set down(value: boolean) {
-      state.down = value;
-    },
-    get htmlOnly() {
-      return state.htmlOnly;
-    },
-    set htmlOnly(value: boolean) {
-      state.htmlOnly = value;
-    },
     add(project, dist, options = {}) {
       projectOf(project).files.push({ dist, ...options });
     },
@@ -239,4 +228,5 @@ export async function startPypiUpstream(): Promise<PypiUpstream> {
       await Promise.all([server, fileHost].map((listening) => new Promise<void>((resolve) => listening.close(() => resolve()))));
     },
   };
+  return Object.assign(state, methods);
 }

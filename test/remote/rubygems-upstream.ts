@@ -150,11 +150,11 @@ export async function startGemUpstream(): Promise<GemUpstream> {
   const counts = new Map<string, number>();
   const paths: string[] = [];
   const sockets = new Set<Socket>();
-  const state = { down: false, noTimes: false, appendOnly: false, tamperTail: false };
+  // The switches tests flip: the fixture object returned below is this very object.
+  const state = { down: false, noTimes: false, appendOnly: false, tamperTail: false, versionBytes: 0 };
   /** One line per added version, as a server appends them. */
   const versionsLog: string[] = [];
   const versionRanges: (string | undefined)[] = [];
-  let versionBytes = 0;
   const authorizations: (string | undefined)[] = [];
   const cdnCounts = new Map<string, number>();
   const cdnAuthorizations: (string | undefined)[] = [];
@@ -247,7 +247,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
       const body = Buffer.from(versions());
       const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
       if (!state.appendOnly || !range) {
-        versionBytes += body.length;
+        state.versionBytes += body.length;
         return sendText(request, response, body.toString());
       }
       const etag = `"${createHash('md5').update(body).digest('hex')}"`;
@@ -256,7 +256,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
       if (from >= body.length) return response.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
       let tail = body.subarray(from);
       if (state.tamperTail) tail = Buffer.concat([tail.subarray(0, 1), Buffer.from('evil 6.6.6 00000000000000000000000000000000\n'), tail.subarray(1)]);
-      versionBytes += tail.length;
+      state.versionBytes += tail.length;
       return response
         .writeHead(206, {
           'content-type': 'text/plain',
@@ -290,7 +290,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
 
-  return {
+  const methods: Omit<GemUpstream, keyof typeof state> = {
     url,
     hits: (path) => counts.get(path) ?? 0,
     paths,
@@ -298,34 +298,7 @@ export async function startGemUpstream(): Promise<GemUpstream> {
     cdnUrl,
     cdnHits: (path) => cdnCounts.get(path) ?? 0,
     cdnAuthorizations,
-    get down() {
-      return state.down;
-    },
-    set down(value: boolean) {
-      state.down = value;
-    },
-    get noTimes() {
-      return state.noTimes;
-    },
-    get appendOnly() {
-      return state.appendOnly;
-    },
-    set appendOnly(value: boolean) {
-      state.appendOnly = value;
-    },
-    get tamperTail() {
-      return state.tamperTail;
-    },
-    set tamperTail(value: boolean) {
-      state.tamperTail = value;
-    },
     versionRanges,
-    get versionBytes() {
-      return versionBytes;
-    },
-    set noTimes(value: boolean) {
-      state.noTimes = value;
-    },
     add(gem, options = {}) {
       const bytes = packGem(gem);
       const entries = gems.get(gem.name) ?? [];
@@ -344,4 +317,5 @@ export async function startGemUpstream(): Promise<GemUpstream> {
       await Promise.all([server, cdn].map((listening) => new Promise<void>((resolve) => listening.close(() => resolve()))));
     },
   };
+  return Object.assign(state, methods);
 }

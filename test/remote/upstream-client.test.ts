@@ -17,43 +17,35 @@ import { expectCode } from '../helpers/expect-code.js';
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
 describe('upstream client', () => {
-  const handlers = new Map<string, Handler>();
-  const hits = new Map<string, number>();
-  const auth: (string | undefined)[] = [];
-  /** The server side of the connection that carried the latest request for each path. */
-  const socketOf = new Map<string, Socket>();
+  /** A loopback server that counts each request per path, keeps its Authorization header and socket, and answers from `handlers`. */
+  function recordingServer(onRequest: (response: ServerResponse) => void = () => undefined) {
+    const recorded = { handlers: new Map<string, Handler>(), hits: new Map<string, number>(), auth: [] as (string | undefined)[], socketOf: new Map<string, Socket>() };
+    const server = createServer((request, response) => {
+      const path = request.url ?? '/';
+      recorded.hits.set(path, (recorded.hits.get(path) ?? 0) + 1);
+      recorded.auth.push(request.headers.authorization);
+      recorded.socketOf.set(path, request.socket);
+      onRequest(response);
+      const handler = recorded.handlers.get(path);
+      if (!handler) return response.writeHead(404).end();
+      handler(request, response);
+    });
+    return { server, ...recorded };
+  }
+
   let connections = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   let url = '';
-  const server = createServer((request, response) => {
-    const path = request.url ?? '/';
-    hits.set(path, (hits.get(path) ?? 0) + 1);
-    auth.push(request.headers.authorization);
-    socketOf.set(path, request.socket);
+  const { server, handlers, hits, auth, socketOf } = recordingServer((response) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     response.on('close', () => inFlight--);
-    const handler = handlers.get(path);
-    if (!handler) return response.writeHead(404).end();
-    handler(request, response);
   });
   server.on('connection', () => connections++);
   // Another port is another origin: the file host of an index, or a CDN a redirect points at.
-  const fileHandlers = new Map<string, Handler>();
-  const fileHits = new Map<string, number>();
-  const fileAuth: (string | undefined)[] = [];
-  const fileSocketOf = new Map<string, Socket>();
+  const { server: files, handlers: fileHandlers, hits: fileHits, auth: fileAuth, socketOf: fileSocketOf } = recordingServer();
   let filesUrl = '';
-  const files = createServer((request, response) => {
-    const path = request.url ?? '/';
-    fileHits.set(path, (fileHits.get(path) ?? 0) + 1);
-    fileAuth.push(request.headers.authorization);
-    fileSocketOf.set(path, request.socket);
-    const handler = fileHandlers.get(path);
-    if (!handler) return response.writeHead(404).end();
-    handler(request, response);
-  });
   const closed = (socket: Socket | undefined) => new Promise<void>((resolve) => (socket?.destroyed ? resolve() : socket?.once('close', () => resolve())));
 
   before(async () => {

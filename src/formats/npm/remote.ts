@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import type { Actor } from '../../domain/audit.js';
-import { type PackageRef, packageChangeKey } from '../../domain/packages.js';
+import type { PackageRef } from '../../domain/packages.js';
 import { createRemoteSettings, type UpstreamSettings } from '../../domain/remote-settings.js';
 import type { RepoInfo } from '../../domain/repos.js';
 import { createSecretBox } from '../../domain/secret-box.js';
@@ -11,6 +11,7 @@ import { createLimiter } from '../../remote/limiter.js';
 import { type CachedMetadata, createRemoteEngine, type RemoteEngineOptions, upstreamHeaders } from '../../remote/remote-engine.js';
 import { type HiddenReason, hiddenVersions, type RemoteSource } from '../../remote/source.js';
 import { loadServerKey } from '../../store/server-key.js';
+import { SizedLru } from '../../store/sized-lru.js';
 import { type RenderedDoc, renderDoc } from './cache.js';
 import { assertValidPackageName, splitScopedName, tarballFileName } from './names.js';
 import { FORMAT, ingestTarball } from './publish.js';
@@ -130,7 +131,7 @@ export function createNpmRemote(
 ) {
   const { domain } = ctx;
   const settings = createRemoteSettings({ db: domain.db, audit: domain.audit, changes: domain.changes, box: createSecretBox(loadServerKey(ctx.config)) });
-  const engine = createRemoteEngine({ db: domain.db, settings }, options);
+  const engine = createRemoteEngine({ db: domain.db, settings, packages: domain.packages, changes: domain.changes }, options);
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
 
   /** The upstream metadata with what clients may not see. */
@@ -216,36 +217,17 @@ export function createNpmRemote(
    * while the upstream copy and the hidden versions stay the same: a warm install then neither
    * re-renders nor re-compresses a document.
    */
-  const renderedDocs = new Map<string, { validity: string; doc: RenderedDoc; size: number }>();
-  let renderedBytes = 0;
-  const maxRenderedBytes = 64 * 1024 * 1024;
+  const renderedDocs = new SizedLru<{ validity: string; doc: RenderedDoc }>({ maxBytes: 64 * 1024 * 1024, maxItemBytes: 8 * 1024 * 1024, maxEntries: 10_000 });
 
   function renderCached(cached: CachedMetadata<UpstreamPackument>, hidden: Map<string, HiddenReason>, repo: RepoInfo, registryUrl: string, corgi: boolean): RenderedDoc {
     const key = `${repo.id} ${cached.meta.name} ${corgi ? 'c' : 'f'} ${registryUrl}`;
     let validity = cached.fetchedAt;
     for (const [version, why] of hidden) validity += `\n${version} ${why.kind} ${why.detail}`;
     const hit = renderedDocs.get(key);
-    if (hit && hit.validity === validity) {
-      renderedDocs.delete(key);
-      renderedDocs.set(key, hit);
-      return hit.doc;
-    }
+    if (hit && hit.validity === validity) return hit.doc;
     const doc = renderDoc(render(cached, hidden, registryUrl, corgi));
-    if (hit) {
-      renderedDocs.delete(key);
-      renderedBytes -= hit.size;
-    }
     // Counted with room for its compressed forms, which are built on first use.
-    const size = doc.body.length * 2;
-    if (size <= maxRenderedBytes / 8) {
-      renderedDocs.set(key, { validity, doc, size });
-      renderedBytes += size;
-      for (const [oldest, old] of renderedDocs) {
-        if (renderedBytes <= maxRenderedBytes && renderedDocs.size <= 10_000) break;
-        renderedDocs.delete(oldest);
-        renderedBytes -= old.size;
-      }
-    }
+    renderedDocs.set(key, { validity, doc }, doc.body.length * 2);
     return doc;
   }
 
@@ -354,42 +336,31 @@ export function createNpmRemote(
     }
     const actor: Actor = { name: `upstream:${client.host}`, ip: null };
 
-    await engine.fetchOnce(repo, `npm:${name}/${filename}`, {
-      checked: true,
-      settled: async () => {
-        if (await domain.packages.findFile(r, filename)) return true;
-        const reason = await engine.blockedReason(repo, name, located.version);
-        if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
-        return false;
-      },
-      fetch: async () => {
-        let data: Buffer;
-        try {
-          data = await client.file(located.url);
-        } catch (error) {
-          throw engine.upstreamError(repo, client, error);
+    await engine.fetchOnce(r, { filename, version: located.version }, async () => {
+      let data: Buffer;
+      try {
+        data = await client.file(located.url);
+      } catch (error) {
+        throw engine.upstreamError(repo, client, error);
+      }
+      try {
+        const stored = hooks.expectStore?.(repo, name);
+        const { verdict, digests } = await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });
+        const visible = verdict.action === 'allow' || verdict.action === 'warn';
+        stored?.(visible);
+        if (visible) ctx.blobCache.remember(digests.sha256, data);
+      } catch (error) {
+        if (!isStockadeError(error)) throw error;
+        if (error.code === 'VERSION_EXISTS') return;
+        if (error.code === 'INTEGRITY_MISMATCH') {
+          throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `${filename} does not match the checksum in the upstream metadata; nothing was stored`]);
         }
-        try {
-          const stored = hooks.expectStore?.(repo, name);
-          const { verdict, digests } = await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });
-          const visible = verdict.action === 'allow' || verdict.action === 'warn';
-          stored?.(visible);
-          if (visible) ctx.blobCache.remember(digests.sha256, data);
-        } catch (error) {
-          if (!isStockadeError(error)) throw error;
-          if (error.code === 'VERSION_EXISTS') return;
-          if (error.code === 'INTEGRITY_MISMATCH') {
-            throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `${filename} does not match the checksum in the upstream metadata; nothing was stored`]);
-          }
-          if (error.code === 'PACKAGE_BLOCKED' || error.code === 'MANIFEST_MISMATCH' || error.code === 'NAME_MISMATCH') {
-            await engine.rememberBlocked(repo, name, located.version, error.message);
-            // Answers cached on nodes (rendered packuments, virtual repositories' memo) must drop the version.
-            domain.changes.publish('package', packageChangeKey(r));
-            throw error.code === 'PACKAGE_BLOCKED' ? error : new StockadeError('PACKAGE_BLOCKED', [error.message]);
-          }
-          throw error;
+        if (error.code === 'PACKAGE_BLOCKED' || error.code === 'MANIFEST_MISMATCH' || error.code === 'NAME_MISMATCH') {
+          await engine.rememberBlocked(r, located.version, error.message);
+          throw error.code === 'PACKAGE_BLOCKED' ? error : new StockadeError('PACKAGE_BLOCKED', [error.message]);
         }
-      },
+        throw error;
+      }
     });
   }
 

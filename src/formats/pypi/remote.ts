@@ -87,7 +87,7 @@ export function createPypiRemote(
 ) {
   const { domain } = ctx;
   const settings = createRemoteSettings({ db: domain.db, audit: domain.audit, changes: domain.changes, box: createSecretBox(loadServerKey(ctx.config)) });
-  const engine = createRemoteEngine({ db: domain.db, settings }, options);
+  const engine = createRemoteEngine({ db: domain.db, settings, packages: domain.packages, changes: domain.changes }, options);
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
 
   /** A cooldown check for one file: a file added to an old release is as young as its own upload. */
@@ -177,13 +177,13 @@ export function createPypiRemote(
       case 'INVALID_ARCHIVE':
         return new StockadeError('UPSTREAM_FAILED', [where, `${file.filename} is not a distribution Stockade can read (${error.message}); nothing was stored`]);
       case 'PACKAGE_BLOCKED':
-        await engine.rememberBlocked(repo, name, file.version, reasonOf(error));
+        await engine.rememberBlocked(ref(repo, name), file.version, reasonOf(error));
         return error;
       case 'UNSAFE_ARCHIVE':
       case 'VALIDATION_FAILED': {
         // Unsafe content, or a file that is not the release it was listed as: the release is refused for good.
         const reason = `${file.filename}: ${error.message}`;
-        await engine.rememberBlocked(repo, name, file.version, reason);
+        await engine.rememberBlocked(ref(repo, name), file.version, reason);
         return new StockadeError('PACKAGE_BLOCKED', [reason]);
       }
       default:
@@ -211,26 +211,18 @@ export function createPypiRemote(
       throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `${filename} has no sha256 on the upstream's project page, so it cannot be checked and is not fetched`]);
     }
     const actor: Actor = { name: `upstream:${client.host}`, ip: null };
-    await engine.fetchOnce(repo, `pypi:${name}/${filename}`, {
-      settled: async () => {
-        if (await domain.packages.findFile(r, filename)) return true;
-        const reason = await engine.blockedReason(repo, name, file.version);
-        if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
-        return false;
-      },
-      fetch: async () => {
-        let data: Buffer;
-        try {
-          data = await client.file(file.url);
-        } catch (error) {
-          throw engine.upstreamError(repo, client, error);
-        }
-        try {
-          await ingestDist(ctx, { repo, actor, filename, data, claimedDigests: { sha256 }, expect: { name, version: file.version } });
-        } catch (error) {
-          throw await refusal(repo, client, name, file, error);
-        }
-      },
+    await engine.fetchOnce(r, { filename, version: file.version }, async () => {
+      let data: Buffer;
+      try {
+        data = await client.file(file.url);
+      } catch (error) {
+        throw engine.upstreamError(repo, client, error);
+      }
+      try {
+        await ingestDist(ctx, { repo, actor, filename, data, claimedDigests: { sha256 }, expect: { name, version: file.version } });
+      } catch (error) {
+        throw await refusal(repo, client, name, file, error);
+      }
     });
   }
 

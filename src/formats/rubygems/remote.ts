@@ -120,7 +120,7 @@ export function createGemRemote(
 ) {
   const { domain } = ctx;
   const settings = createRemoteSettings({ db: domain.db, audit: domain.audit, changes: domain.changes, box: createSecretBox(loadServerKey(ctx.config)) });
-  const engine = createRemoteEngine({ db: domain.db, settings }, options);
+  const engine = createRemoteEngine({ db: domain.db, settings, packages: domain.packages, changes: domain.changes }, options);
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
   const sources = new Map<string, RemoteSource<UpstreamGemInfo>>();
   /** The last upstream `/versions` per repository on this node, rendered; the upstream's can be large. */
@@ -214,14 +214,6 @@ export function createGemRemote(
     if (held?.kind === 'cooldown') throw new StockadeError('FORBIDDEN', [`${name} (${key}) was ${held.detail}, within the cooldown of ${repo.path}`]);
   }
 
-  /** Stored, or known to be blocked (throws); false when it still has to be fetched. */
-  async function settled(repo: RepoInfo, name: string, filename: string, key: string): Promise<boolean> {
-    if (await domain.packages.findFile(ref(repo, name), filename)) return true;
-    const reason = await engine.blockedReason(repo, name, key);
-    if (reason !== undefined) throw new StockadeError('PACKAGE_BLOCKED', [reason]);
-    return false;
-  }
-
   /** Fetches a gem, checks it against the index line, and stores it through the gate. */
   async function fetchAndStore(repo: RepoInfo, client: UpstreamClient, input: { name: string; line: UpstreamInfoLine; url: string; filename: string }): Promise<void> {
     const { name, line, filename } = input;
@@ -242,7 +234,7 @@ export function createGemRemote(
       }
       // The bytes are the ones the upstream indexed: asking again would get the same refusal.
       if (error.code === 'PACKAGE_BLOCKED' || error.code === 'INVALID_ARCHIVE' || error.code === 'UNSAFE_ARCHIVE') {
-        await engine.rememberBlocked(repo, name, line.key, error.message);
+        await engine.rememberBlocked(ref(repo, name), line.key, error.message);
         throw error.code === 'PACKAGE_BLOCKED' ? error : new StockadeError('PACKAGE_BLOCKED', [error.message]);
       }
       throw error;
@@ -263,10 +255,7 @@ export function createGemRemote(
     if (!located || !line) throw new StockadeError('NOT_FOUND', [`file gems/${filename}`]);
     refuseHidden(repo, name, line.key, hidden.get(line.key));
     if (s.offline) throw new StockadeError('NOT_CACHED', [`${name} (${line.key})`, `${repo.path} is offline`]);
-    await engine.fetchOnce(repo, `rubygems:${name}/${filename}`, {
-      settled: () => settled(repo, name, filename, line.key),
-      fetch: () => fetchAndStore(repo, client, { name, line, url: located.url, filename }),
-    });
+    await engine.fetchOnce(ref(repo, name), { filename, version: line.key }, () => fetchAndStore(repo, client, { name, line, url: located.url, filename }));
   }
 
   /** Whether the upstream offers `name` at all (NOT_FOUND when not), for virtual resolution. */

@@ -1,3 +1,4 @@
+import { SizedLru } from '../sized-lru.js';
 import type { BlobStore } from './blob-store.js';
 
 /**
@@ -6,36 +7,23 @@ import type { BlobStore } from './blob-store.js';
  */
 export function createBlobMemoryCache(store: BlobStore, options: { maxBytes: number; maxItemBytes?: number }) {
   const maxItemBytes = Math.min(options.maxItemBytes ?? 1024 * 1024, options.maxBytes);
-  const entries = new Map<string, Buffer>();
-  let used = 0;
+  const entries = new SizedLru<Buffer>({ maxBytes: options.maxBytes, maxItemBytes });
 
   function keep(sha256: string, data: Buffer): void {
-    if (entries.has(sha256)) return;
-    entries.set(sha256, data);
-    used += data.length;
-    for (const [key, value] of entries) {
-      if (used <= options.maxBytes) break;
-      entries.delete(key);
-      used -= value.length;
-    }
+    if (!entries.has(sha256)) entries.set(sha256, data, data.length);
   }
 
   return {
     /** The cached bytes, without reading anything. */
     peek(sha256: string): Buffer | undefined {
-      return entries.get(sha256);
+      return entries.peek(sha256);
     },
 
     /** The blob's bytes when it is small enough to cache (reading and caching it on a miss), else null. */
     async read(sha256: string, size: number): Promise<Buffer | null> {
       if (size > maxItemBytes) return null;
       const hit = entries.get(sha256);
-      if (hit) {
-        // Re-insert to mark it as most recently used.
-        entries.delete(sha256);
-        entries.set(sha256, hit);
-        return hit;
-      }
+      if (hit) return hit;
       const data = await store.read(sha256);
       keep(sha256, data);
       return data;
@@ -46,7 +34,7 @@ export function createBlobMemoryCache(store: BlobStore, options: { maxBytes: num
      * that is waiting for it), so serving it does not read back what is already in memory.
      */
     remember(sha256: string, data: Buffer): void {
-      if (data.length <= maxItemBytes) keep(sha256, data);
+      keep(sha256, data);
     },
   };
 }
