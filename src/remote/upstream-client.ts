@@ -103,6 +103,8 @@ const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 /** Redirects a file fetch follows before giving up, as browsers and curl bound theirs. */
 const MAX_FILE_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** What an admin does about a refused file host they trust. */
+const TRUST_HINT = "; if that host is trusted, add its origin to the repository's fileOrigins (stockade repo upstream OWNER/REPO --file-origins ORIGIN)";
 
 /** The content coding of a body (RFC 9110 §8.4): one of those we decode, or a refusal. */
 function codingOf(header: string | undefined, what: string, fail: Fail): Coding {
@@ -399,7 +401,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         throw error;
       }
       if (!(result instanceof URL)) return result;
-      if (!allowed.has(result.origin)) throw failed(`a file redirect points away from the allowed origins (${result.host || result.protocol})`);
+      if (!allowed.has(result.origin)) throw failed(`a file redirect points away from the allowed origins (${result.host || result.protocol})${TRUST_HINT}`);
       if (hops >= MAX_FILE_REDIRECTS) throw failed(`a file took more than ${MAX_FILE_REDIRECTS} redirects`);
       url = result;
     }
@@ -456,7 +458,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       }
       withoutUserinfo(url);
       // Metadata cannot send us to a host an admin did not allow (SSRF).
-      if (!allowed.has(url.origin)) throw failed(`a file URL points away from the allowed origins (${url.host || url.protocol})`);
+      if (!allowed.has(url.origin)) throw failed(`a file URL points away from the allowed origins (${url.host || url.protocol})${TRUST_HINT}`);
       return coalesce(`f ${url.href}`, () => fetchFile(url));
     },
     close() {
