@@ -1,3 +1,4 @@
+import { prepareQuery } from '../store/db/prepared.js';
 import type { Db } from '../store/db/schema.js';
 import { nowIso } from './time.js';
 
@@ -81,16 +82,20 @@ export function createAdvisories(deps: { db: Db }) {
     return tally;
   }
 
-  /** Every advisory naming a package, withdrawn ones included (callers decide). */
-  async function forPackage(ecosystem: string, name: string): Promise<{ id: string; withdrawn: string | null; document: unknown }[]> {
-    const rows = await db
+  // The gate asks this for every artifact: compiled once (see prepareQuery).
+  const advisoriesOf = prepareQuery(['ecosystem', 'name'], (d, p: { ecosystem: string; name: string }) =>
+    d
       .selectFrom('advisory_packages')
       .innerJoin('advisories', 'advisories.id', 'advisory_packages.advisory_id')
       .select(['advisories.id', 'advisories.withdrawn', 'advisories.document'])
-      .where('advisory_packages.ecosystem', '=', ecosystem)
-      .where('advisory_packages.name', '=', name)
-      .orderBy('advisories.id')
-      .execute();
+      .where('advisory_packages.ecosystem', '=', p.ecosystem)
+      .where('advisory_packages.name', '=', p.name)
+      .orderBy('advisories.id'),
+  );
+
+  /** Every advisory naming a package, withdrawn ones included (callers decide). */
+  async function forPackage(ecosystem: string, name: string): Promise<{ id: string; withdrawn: string | null; document: unknown }[]> {
+    const rows = await advisoriesOf.rows(db, { ecosystem, name });
     return rows.map((r) => ({ id: r.id, withdrawn: r.withdrawn, document: JSON.parse(r.document) as unknown }));
   }
 

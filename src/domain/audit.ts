@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Dialect } from '../store/db/connect.js';
+import { prepareQuery } from '../store/db/prepared.js';
 import type { Db, DbOrTx, Tx } from '../store/db/schema.js';
 import { nowIso } from './time.js';
 
@@ -38,6 +39,12 @@ export function auditEntryHash(entry: {
 }
 
 export function createAuditLog(deps: { dialect: Dialect }) {
+  // Every change records an entry: its two statements are compiled once (see prepareQuery).
+  const head = prepareQuery([], (d) => d.selectFrom('audit_log').select('hash').orderBy('id', 'desc').limit(1));
+  const append = prepareQuery(
+    ['prev_hash', 'at', 'actor', 'actor_ip', 'action', 'target', 'details', 'hash'],
+    (d, p: { prev_hash: string; at: string; actor: string; actor_ip: string | null; action: string; target: string; details: string; hash: string }) => d.insertInto('audit_log').values(p),
+  );
   return {
     /**
      * Appends an entry inside the caller's transaction, so the record and the change commit together.
@@ -46,10 +53,10 @@ export function createAuditLog(deps: { dialect: Dialect }) {
      */
     async record(tx: Tx, actor: Actor, entry: AuditEntryInput): Promise<void> {
       if (deps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7263011)`.execute(tx);
-      const head = await tx.selectFrom('audit_log').select('hash').orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const last = await head.first(tx, {});
       const details = JSON.stringify({ ...(entry.details ?? {}), ...(actor.tokenId ? { tokenId: actor.tokenId } : {}) });
       const row = {
-        prev_hash: head?.hash ?? GENESIS_HASH,
+        prev_hash: last?.hash ?? GENESIS_HASH,
         at: nowIso(),
         actor: actor.name,
         actor_ip: actor.ip,
@@ -57,7 +64,7 @@ export function createAuditLog(deps: { dialect: Dialect }) {
         target: entry.target,
         details,
       };
-      await tx.insertInto('audit_log').values({ ...row, hash: auditEntryHash(row) }).execute();
+      await append.execute(tx, { ...row, hash: auditEntryHash(row) });
     },
 
     /** One page of entries matching `filter`, oldest first (at most 1000). */

@@ -1,5 +1,6 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import { isUniqueViolation } from '../store/db/connect.js';
+import { prepareQuery } from '../store/db/prepared.js';
 import type { BlobDigests } from '../store/blobs/blob-store.js';
 import type { Database, Db, Tx } from '../store/db/schema.js';
 import { StockadeError } from '../errors.js';
@@ -91,18 +92,100 @@ const target = (ref: PackageRef, version?: string) => `package:${ref.repo.path}/
  * with its audit entry; races between nodes are settled by unique constraints, never by locks in
  * process memory.
  */
+type RefParams = { repoId: number; format: string; name: string };
+const refParams = (ref: PackageRef): RefParams => ({ repoId: ref.repo.id, format: ref.format, name: ref.name });
+
 export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeBus }) {
   const { db, audit, changes } = deps;
 
+  // The statements of every download, publish and remote fetch, compiled once (see prepareQuery).
+  const REF = ['repoId', 'format', 'name'] as const;
+  const q = {
+    packageId: prepareQuery<RefParams, { id: number }>(REF, (d, p) =>
+      d.selectFrom('packages').select('id').where('repo_id', '=', p.repoId).where('format', '=', p.format).where('name', '=', p.name),
+    ),
+    packageRow: prepareQuery(REF, (d, p: RefParams) =>
+      d.selectFrom('packages').selectAll().where('repo_id', '=', p.repoId).where('format', '=', p.format).where('name', '=', p.name),
+    ),
+    publishedVersions: prepareQuery(['packageId'], (d, p: { packageId: number }) =>
+      d.selectFrom('versions').selectAll().where('package_id', '=', p.packageId).where('status', '=', 'published').orderBy('id'),
+    ),
+    allVersions: prepareQuery(['packageId'], (d, p: { packageId: number }) => d.selectFrom('versions').selectAll().where('package_id', '=', p.packageId).orderBy('id')),
+    files: prepareQuery(['packageId'], (d, p: { packageId: number }) => d.selectFrom('files').selectAll().where('package_id', '=', p.packageId).orderBy('id')),
+    tags: prepareQuery(['packageId'], (d, p: { packageId: number }) => d.selectFrom('dist_tags').selectAll().where('package_id', '=', p.packageId)),
+    retired: prepareQuery(['packageId'], (d, p: { packageId: number }) => d.selectFrom('retired_versions').select('version').where('package_id', '=', p.packageId)),
+    liveVersion: prepareQuery(['packageId', 'version'], (d, p: { packageId: number; version: string }) =>
+      d.selectFrom('versions').select(['id', 'status']).where('package_id', '=', p.packageId).where('version', '=', p.version),
+    ),
+    retiredVersion: prepareQuery(['packageId', 'version'], (d, p: { packageId: number; version: string }) =>
+      d.selectFrom('retired_versions').select('version').where('package_id', '=', p.packageId).where('version', '=', p.version),
+    ),
+    file: prepareQuery([...REF, 'filename'], (d, p: RefParams & { filename: string }) =>
+      d
+        .selectFrom('files')
+        .innerJoin('packages', 'packages.id', 'files.package_id')
+        .innerJoin('versions', 'versions.id', 'files.version_id')
+        .select(['files.filename', 'files.sha256', 'files.sha512', 'files.sha1', 'files.md5', 'files.size', 'versions.version', 'versions.status', 'versions.verdict', 'versions.findings', 'versions.gate'])
+        .where('packages.repo_id', '=', p.repoId)
+        .where('packages.format', '=', p.format)
+        .where('packages.name', '=', p.name)
+        .where('files.filename', '=', p.filename),
+    ),
+    upsertPackage: prepareQuery([...REF, 'at'], (d, p: RefParams & { at: string }) =>
+      d
+        .insertInto('packages')
+        .values({ repo_id: p.repoId, format: p.format, name: p.name, rev: 1, created_at: p.at, updated_at: p.at })
+        .onConflict((oc) => oc.columns(['repo_id', 'format', 'name']).doUpdateSet({ rev: sql<number>`packages.rev + 1`, updated_at: p.at }))
+        .returning('id'),
+    ),
+    // No row back: the version was unpublished and may never be used again.
+    insertVersion: prepareQuery(
+      ['packageId', 'version', 'metadata', 'publisher', 'at', 'status', 'verdict', 'findings', 'gate'],
+      (d, p: { packageId: number; version: string; metadata: string; publisher: string; at: string; status: VersionStatus; verdict: string; findings: string; gate: string | null }) =>
+        d
+          .insertInto('versions')
+          .columns(['package_id', 'version', 'metadata', 'deprecated', 'publisher', 'created_at', 'status', 'verdict', 'findings', 'gate'])
+          .expression(
+            d
+              .selectNoFrom((eb) => [
+                eb.val(p.packageId).as('package_id'),
+                eb.val(p.version).as('version'),
+                eb.val(p.metadata).as('metadata'),
+                eb.val(null).as('deprecated'),
+                eb.val(p.publisher).as('publisher'),
+                eb.val(p.at).as('created_at'),
+                eb.val(p.status).as('status'),
+                eb.val(p.verdict).as('verdict'),
+                eb.val(p.findings).as('findings'),
+                eb.val(p.gate).as('gate'),
+              ])
+              .where((eb) =>
+                eb.not(eb.exists(eb.selectFrom('retired_versions').select('retired_versions.version').where('retired_versions.package_id', '=', p.packageId).where('retired_versions.version', '=', p.version))),
+              ),
+          )
+          .returning('id'),
+    ),
+    insertFile: prepareQuery(
+      ['packageId', 'versionId', 'filename', 'sha256', 'sha512', 'sha1', 'md5', 'size', 'at'],
+      (d, p: { packageId: number; versionId: number; filename: string; sha256: string; sha512: string; sha1: string; md5: string; size: number; at: string }) =>
+        d.insertInto('files').values({ package_id: p.packageId, version_id: p.versionId, filename: p.filename, sha256: p.sha256, sha512: p.sha512, sha1: p.sha1, md5: p.md5, size: p.size, created_at: p.at }),
+    ),
+    upsertTag: prepareQuery(['packageId', 'tag', 'version', 'at'], (d, p: { packageId: number; tag: string; version: string; at: string }) =>
+      d
+        .insertInto('dist_tags')
+        .values({ package_id: p.packageId, tag: p.tag, version: p.version, updated_at: p.at })
+        .onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version: p.version, updated_at: p.at })),
+    ),
+    defaultTag: prepareQuery(['packageId', 'tag', 'version', 'at'], (d, p: { packageId: number; tag: string; version: string; at: string }) =>
+      d
+        .insertInto('dist_tags')
+        .values({ package_id: p.packageId, tag: p.tag, version: p.version, updated_at: p.at })
+        .onConflict((oc) => oc.columns(['package_id', 'tag']).doNothing()),
+    ),
+  };
+
   async function findId(dbOrTx: Db | Tx, ref: PackageRef): Promise<number | null> {
-    const row = await dbOrTx
-      .selectFrom('packages')
-      .select('id')
-      .where('repo_id', '=', ref.repo.id)
-      .where('format', '=', ref.format)
-      .where('name', '=', ref.name)
-      .executeTakeFirst();
-    return row?.id ?? null;
+    return (await q.packageId.first(dbOrTx, refParams(ref)))?.id ?? null;
   }
 
   async function bump(tx: Tx, packageId: number): Promise<void> {
@@ -115,21 +198,14 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
 
   /** A package as readers see it: quarantined versions are left out unless asked for. */
   async function load(ref: PackageRef, options: { includeQuarantined?: boolean } = {}): Promise<StoredPackage | null> {
-    const pkg = await db
-      .selectFrom('packages')
-      .selectAll()
-      .where('repo_id', '=', ref.repo.id)
-      .where('format', '=', ref.format)
-      .where('name', '=', ref.name)
-      .executeTakeFirst();
+    const pkg = await q.packageRow.first(db, refParams(ref));
     if (!pkg) return null;
-    let versionQuery = db.selectFrom('versions').selectAll().where('package_id', '=', pkg.id).orderBy('id');
-    if (!options.includeQuarantined) versionQuery = versionQuery.where('status', '=', 'published');
+    const byPackage = { packageId: pkg.id };
     const [versions, files, tags, retired] = await Promise.all([
-      versionQuery.execute(),
-      db.selectFrom('files').selectAll().where('package_id', '=', pkg.id).orderBy('id').execute(),
-      db.selectFrom('dist_tags').selectAll().where('package_id', '=', pkg.id).execute(),
-      db.selectFrom('retired_versions').select('version').where('package_id', '=', pkg.id).execute(),
+      (options.includeQuarantined ? q.allVersions : q.publishedVersions).rows(db, byPackage),
+      q.files.rows(db, byPackage),
+      q.tags.rows(db, byPackage),
+      q.retired.rows(db, byPackage),
     ]);
     const filesByVersion = new Map<number, StoredFile[]>();
     for (const f of files) {
@@ -180,26 +256,14 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
   async function versionState(ref: PackageRef, version: string): Promise<'exists' | 'quarantined' | 'retired' | null> {
     const packageId = await findId(db, ref);
     if (packageId === null) return null;
-    const [live, retired] = await Promise.all([
-      db.selectFrom('versions').select(['id', 'status']).where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst(),
-      db.selectFrom('retired_versions').select('version').where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst(),
-    ]);
+    const [live, retired] = await Promise.all([q.liveVersion.first(db, { packageId, version }), q.retiredVersion.first(db, { packageId, version })]);
     if (live) return live.status === 'quarantined' ? 'quarantined' : 'exists';
     return retired ? 'retired' : null;
   }
 
   /** A file by its name within a package, for downloads. */
   async function findFile(ref: PackageRef, filename: string): Promise<(StoredFile & { version: string; status: VersionStatus; reasons: string[] }) | null> {
-    const row = await db
-      .selectFrom('files')
-      .innerJoin('packages', 'packages.id', 'files.package_id')
-      .innerJoin('versions', 'versions.id', 'files.version_id')
-      .select(['files.filename', 'files.sha256', 'files.sha512', 'files.sha1', 'files.md5', 'files.size', 'versions.version', 'versions.status', 'versions.verdict', 'versions.findings', 'versions.gate'])
-      .where('packages.repo_id', '=', ref.repo.id)
-      .where('packages.format', '=', ref.format)
-      .where('packages.name', '=', ref.name)
-      .where('files.filename', '=', filename)
-      .executeTakeFirst();
+    const row = await q.file.first(db, { ...refParams(ref), filename });
     if (!row) return null;
     const { status, verdict: _verdict, findings: _findings, gate: _gate, ...file } = row;
     return { ...file, size: Number(row.size), status, reasons: status === 'quarantined' ? (readGate(row).reasons ?? []) : [] };
@@ -209,50 +273,27 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
   async function publishIn(tx: Tx, actor: Actor, ref: PackageRef, input: PublishInput, at: string): Promise<void> {
     const status = input.gate?.status ?? 'published';
     // Creates the package or bumps its revision (taking its row lock) in one statement.
-    const { id: packageId } = await tx
-      .insertInto('packages')
-      .values({ repo_id: ref.repo.id, format: ref.format, name: ref.name, rev: 1, created_at: at, updated_at: at })
-      .onConflict((oc) => oc.columns(['repo_id', 'format', 'name']).doUpdateSet({ rev: sql<number>`packages.rev + 1`, updated_at: at }))
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    // No row back: the version was unpublished and may never be used again.
-    const version = await tx
-      .insertInto('versions')
-      .columns(['package_id', 'version', 'metadata', 'deprecated', 'publisher', 'created_at', 'status', 'verdict', 'findings', 'gate'])
-      .expression(
-        tx
-          .selectNoFrom((eb) => [
-            eb.val(packageId).as('package_id'),
-            eb.val(input.version).as('version'),
-            eb.val(JSON.stringify(input.metadata)).as('metadata'),
-            eb.val(null).as('deprecated'),
-            eb.val(actor.name).as('publisher'),
-            eb.val(at).as('created_at'),
-            eb.val(status).as('status'),
-            eb.val(input.gate?.verdict ?? 'allow').as('verdict'),
-            eb.val(JSON.stringify(input.gate?.findings ?? [])).as('findings'),
-            eb.val(input.gate ? JSON.stringify(gateExtras(input.gate, status === 'quarantined' ? pendingTags(input) : undefined)) : null).as('gate'),
-          ])
-          .where((eb) =>
-            eb.not(eb.exists(eb.selectFrom('retired_versions').select('retired_versions.version').where('retired_versions.package_id', '=', packageId).where('retired_versions.version', '=', input.version))),
-          ),
-      )
-      .returning('id')
-      .executeTakeFirst();
+    const created = await q.upsertPackage.first(tx, { ...refParams(ref), at });
+    if (!created) throw new Error(`no package row for ${ref.name}`);
+    const packageId = created.id;
+    const version = await q.insertVersion.first(tx, {
+      packageId,
+      version: input.version,
+      metadata: JSON.stringify(input.metadata),
+      publisher: actor.name,
+      at,
+      status,
+      verdict: input.gate?.verdict ?? 'allow',
+      findings: JSON.stringify(input.gate?.findings ?? []),
+      gate: input.gate ? JSON.stringify(gateExtras(input.gate, status === 'quarantined' ? pendingTags(input) : undefined)) : null,
+    });
     if (!version) throw new StockadeError('VERSION_REUSED', [ref.name, input.version]);
     const d = input.file.digests;
-    await tx
-      .insertInto('files')
-      .values({ package_id: packageId, version_id: version.id, filename: input.file.filename, sha256: d.sha256, sha512: d.sha512, sha1: d.sha1, md5: d.md5, size: d.size, created_at: at })
-      .execute();
+    await q.insertFile.execute(tx, { packageId, versionId: version.id, filename: input.file.filename, sha256: d.sha256, sha512: d.sha512, sha1: d.sha1, md5: d.md5, size: d.size, at });
     if (input.within) await input.within(tx, { packageId, versionId: version.id });
     if (status === 'published') for (const [tag, tagged] of Object.entries(input.distTags)) await upsertTag(tx, packageId, tag, tagged);
     if (status === 'published' && input.defaultTag && !(input.defaultTag in input.distTags)) {
-      await tx
-        .insertInto('dist_tags')
-        .values({ package_id: packageId, tag: input.defaultTag, version: input.version, updated_at: at })
-        .onConflict((oc) => oc.columns(['package_id', 'tag']).doNothing())
-        .execute();
+      await q.defaultTag.execute(tx, { packageId, tag: input.defaultTag, version: input.version, at });
     }
     await audit.record(tx, actor, {
       action: status === 'quarantined' ? 'package.quarantine' : 'package.publish',
@@ -387,11 +428,7 @@ export function createPackages(deps: { db: Db; audit: AuditLog; changes: ChangeB
   }
 
   async function upsertTag(tx: Tx, packageId: number, tag: string, version: string): Promise<void> {
-    await tx
-      .insertInto('dist_tags')
-      .values({ package_id: packageId, tag, version, updated_at: nowIso() })
-      .onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version, updated_at: nowIso() }))
-      .execute();
+    await q.upsertTag.execute(tx, { packageId, tag, version, at: nowIso() });
   }
 
   /** Runs `change` in a transaction on an existing package, bumps its revision and announces it. */

@@ -6,6 +6,7 @@ import { type PackageRef, type Packages, packageChangeKey } from '../domain/pack
 import type { RepoInfo } from '../domain/repos.js';
 import { StockadeError, isStockadeError } from '../errors.js';
 import { joinReasons } from '../security/policy.js';
+import { prepareQuery } from '../store/db/prepared.js';
 import type { Db } from '../store/db/schema.js';
 import { SizedLru } from '../store/sized-lru.js';
 import type { RemoteSource } from './source.js';
@@ -122,23 +123,48 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
     return started;
   }
 
-  // Everything but the document, which is read only when the parsed copy is not at hand.
-  const selectRow = (repoId: number, name: string) =>
-    db
-      .selectFrom('remote_metadata')
-      .select(['status', 'etag', 'last_modified', 'fetched_at', 'blocked'])
-      .where('repo_id', '=', repoId)
-      .where('name', '=', name)
-      .executeTakeFirst();
-  const selectBody = async (repoId: number, name: string) =>
-    (await db.selectFrom('remote_metadata').select('body').where('repo_id', '=', repoId).where('name', '=', name).executeTakeFirst())?.body ?? null;
+  // The statements of every metadata view and file fetch, compiled once (see prepareQuery).
+  type ByName = { repoId: number; name: string };
+  type Stored = { status: number; body: string | null; etag: string | null; last_modified: string | null; fetched_at: string };
+  const q = {
+    // Everything but the document, which is read only when the parsed copy is not at hand.
+    row: prepareQuery(['repoId', 'name'], (d, p: ByName) =>
+      d.selectFrom('remote_metadata').select(['status', 'etag', 'last_modified', 'fetched_at', 'blocked']).where('repo_id', '=', p.repoId).where('name', '=', p.name),
+    ),
+    body: prepareQuery(['repoId', 'name'], (d, p: ByName) => d.selectFrom('remote_metadata').select('body').where('repo_id', '=', p.repoId).where('name', '=', p.name)),
+    blocked: prepareQuery(['repoId', 'name'], (d, p: ByName) => d.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', p.repoId).where('name', '=', p.name)),
+    store: prepareQuery(['repoId', 'name', 'status', 'body', 'etag', 'last_modified', 'fetched_at'], (d, p: ByName & Stored) => {
+      const values = { status: p.status, body: p.body, etag: p.etag, last_modified: p.last_modified, fetched_at: p.fetched_at, last_error: null };
+      return d
+        .insertInto('remote_metadata')
+        .values({ repo_id: p.repoId, name: p.name, ...values })
+        .onConflict((oc) => oc.columns(['repo_id', 'name']).doUpdateSet(values));
+    }),
+    lease: prepareQuery(['repoId', 'key', 'holder', 'expires', 'now'], (d, p: { repoId: number; key: string; holder: string; expires: string; now: string }) =>
+      d
+        .insertInto('remote_leases')
+        .values({ repo_id: p.repoId, key: p.key, holder: p.holder, expires_at: p.expires })
+        .onConflict((oc) => oc.columns(['repo_id', 'key']).doUpdateSet({ holder: p.holder, expires_at: p.expires }).where('remote_leases.expires_at', '<', p.now)),
+    ),
+    release: prepareQuery(['repoId', 'key', 'holder'], (d, p: { repoId: number; key: string; holder: string }) =>
+      d.deleteFrom('remote_leases').where('repo_id', '=', p.repoId).where('key', '=', p.key).where('holder', '=', p.holder),
+    ),
+    quarantined: prepareQuery(['repoId', 'format', 'name'], (d, p: { repoId: number; format: string; name: string }) =>
+      d
+        .selectFrom('versions')
+        .innerJoin('packages', 'packages.id', 'versions.package_id')
+        .select(['versions.version', 'versions.gate'])
+        .where('packages.repo_id', '=', p.repoId)
+        .where('packages.format', '=', p.format)
+        .where('packages.name', '=', p.name)
+        .where('versions.status', '=', 'quarantined'),
+    ),
+  };
+  const selectRow = (repoId: number, name: string) => q.row.first(db, { repoId, name });
+  const selectBody = async (repoId: number, name: string) => (await q.body.first(db, { repoId, name }))?.body ?? null;
 
-  async function store(repoId: number, name: string, values: { status: number; body: string | null; etag: string | null; last_modified: string | null; fetched_at: string }) {
-    await db
-      .insertInto('remote_metadata')
-      .values({ repo_id: repoId, name, ...values, last_error: null })
-      .onConflict((oc) => oc.columns(['repo_id', 'name']).doUpdateSet({ ...values, last_error: null }))
-      .execute();
+  async function store(repoId: number, name: string, values: Stored) {
+    await q.store.execute(db, { repoId, name, ...values });
   }
 
   /**
@@ -284,12 +310,8 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
   async function tryLease(repoId: number, key: string, ttlMs: number): Promise<boolean> {
     const now = new Date().toISOString();
     const expires = new Date(Date.now() + ttlMs).toISOString();
-    const result = await db
-      .insertInto('remote_leases')
-      .values({ repo_id: repoId, key, holder, expires_at: expires })
-      .onConflict((oc) => oc.columns(['repo_id', 'key']).doUpdateSet({ holder, expires_at: expires }).where('remote_leases.expires_at', '<', now))
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    const result = await q.lease.execute(db, { repoId, key, holder, expires, now });
+    return Number(result.numAffectedRows ?? 0n) > 0;
   }
 
   /**
@@ -313,7 +335,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
             await fetch();
             return;
           } finally {
-            await db.deleteFrom('remote_leases').where('repo_id', '=', repo.id).where('key', '=', key).where('holder', '=', holder).execute();
+            await q.release.execute(db, { repoId: repo.id, key, holder });
           }
         }
         if (Date.now() > deadline) throw new StockadeError('UPSTREAM_TIMEOUT', [repo.path, 'another node is still fetching this file']);
@@ -324,7 +346,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
 
   /** Why a version was blocked, when the gate blocked it (it is then never fetched again). */
   async function blockedReason(repo: RepoInfo, name: string, version: string): Promise<string | undefined> {
-    const row = await db.selectFrom('remote_metadata').select('blocked').where('repo_id', '=', repo.id).where('name', '=', name).executeTakeFirst();
+    const row = await q.blocked.first(db, { repoId: repo.id, name });
     const blocked = row ? (JSON.parse(row.blocked) as Record<string, string>) : {};
     return Object.hasOwn(blocked, version) ? blocked[version] : undefined;
   }
@@ -336,15 +358,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
   async function verdicts(ref: { repo: RepoInfo; format: string; name: string }, blocked: Record<string, string>): Promise<Map<string, { verdict: 'quarantine' | 'block'; reason: string }>> {
     const found = new Map<string, { verdict: 'quarantine' | 'block'; reason: string }>();
     for (const [version, reason] of Object.entries(blocked)) found.set(version, { verdict: 'block', reason });
-    const held = await db
-      .selectFrom('versions')
-      .innerJoin('packages', 'packages.id', 'versions.package_id')
-      .select(['versions.version', 'versions.gate'])
-      .where('packages.repo_id', '=', ref.repo.id)
-      .where('packages.format', '=', ref.format)
-      .where('packages.name', '=', ref.name)
-      .where('versions.status', '=', 'quarantined')
-      .execute();
+    const held = await q.quarantined.rows(db, { repoId: ref.repo.id, format: ref.format, name: ref.name });
     for (const row of held) {
       const reasons = row.gate ? ((JSON.parse(row.gate) as { reasons?: string[] }).reasons ?? []) : [];
       found.set(row.version, { verdict: 'quarantine', reason: joinReasons(reasons) || 'awaiting review' });
