@@ -269,10 +269,13 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   /** Sends a file of a hosted or remote repository; the caller has checked access. */
   async function serveTarball(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, filename: string, known?: RemoteView) {
-    // A remote repository stores a file on first request; from then on it is served like any other.
-    if (repo.kind === 'remote') await remote.ensureTarball(repo, name, filename, known);
-    // The cached package lists every file, so downloads need no query of their own.
+    // The cached package lists every file, so downloads need no query of their own. A remote
+    // repository stores a file on first request; from then on it is served like any other.
     let file = findFile((await loadCached(repo, name)).pkg, filename);
+    if (!file && repo.kind === 'remote') {
+      await remote.ensureTarball(repo, name, filename, known);
+      file = findFile((await loadCached(repo, name)).pkg, filename);
+    }
     if (!file) {
       // Quarantined versions are not in the cached package; say why rather than pretend they do not exist.
       const held = await domain.packages.findFile(ref(repo, name), filename);

@@ -21,13 +21,19 @@ const PAIRS: readonly (readonly [RegExp, string])[] = [
   [/vv/g, 'w'],
 ];
 
+const MARK = /\p{M}/u;
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Skeleton of an already lower-cased name; separators are left alone. */
 export function skeleton(name: string): string {
-  // NFKD splits accented letters (é → e + ◌́); dropping the marks leaves the base letter.
   let out = '';
-  for (const ch of name.normalize('NFKD')) {
-    if (/\p{M}/u.test(ch)) continue;
-    out += SINGLE[ch] ?? ch;
+  if (NON_ASCII.test(name)) {
+    // NFKD splits accented letters (é → e + ◌́); dropping the marks leaves the base letter.
+    for (const ch of name.normalize('NFKD')) if (!MARK.test(ch)) out += SINGLE[ch] ?? ch;
+  } else {
+    // Most names are plain ASCII: only digits read as letters change.
+    for (const ch of name) out += SINGLE[ch] ?? ch;
   }
   for (const [pattern, replacement] of PAIRS) out = out.replace(pattern, replacement);
   return out;
