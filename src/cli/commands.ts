@@ -1,5 +1,6 @@
 import { advisoryCommands } from './advisories.js';
 import { auditCommands } from './audit.js';
+import { evictCommands } from './evict.js';
 import { gcCommands } from './gc.js';
 import type { Command } from './command.js';
 import { mfaCommands } from './mfa.js';
@@ -27,5 +28,6 @@ export const commands: readonly Command[] = [
   ...gcCommands,
   ...pushCommands,
   ...yankCommands,
+  ...evictCommands,
   ...scanCommands,
 ];
