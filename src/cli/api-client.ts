@@ -17,8 +17,21 @@ export function apiTarget(options: OptionValues, env: NodeJS.ProcessEnv): ApiTar
   const token = stringOption(options, 'token') ?? env.STOCKADE_TOKEN;
   if (!base) throw new UsageError('no server URL: pass --url or set STOCKADE_URL');
   if (!token) throw new UsageError('no token: set STOCKADE_TOKEN or pass --token');
-  const otp = stringOption(options, 'otp')?.trim();
+  const given = stringOption(options, 'otp');
+  const otp = given === undefined ? undefined : otpHeader(given, (message) => new UsageError(message));
   return { base, token, ...(otp ? { otp } : {}) };
+}
+
+// Codes are 6 digits, recovery codes 3 groups of 4; anything else printable is left to the server
+// to refuse. Control characters would make Node throw on the header, so they are refused here.
+const OTP_INPUT = /^[\x20-\x7e]{1,64}$/;
+
+/** The one-time password as the X-Stockade-OTP header will carry it. */
+export function otpHeader(raw: string, fail: (message: string) => CliError): string {
+  const code = raw.trim();
+  if (code === '') throw fail('the one-time password is empty: give the code from your authenticator app');
+  if (!OTP_INPUT.test(code)) throw fail('the one-time password must be the code from your authenticator app or a recovery code');
+  return code;
 }
 
 /** `/api/v1/` plus the path segments, each percent-encoded, below the server URL. */

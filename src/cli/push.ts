@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { create as createTar } from 'tar';
 import cliProgress from 'cli-progress';
+import { apiUrl, otpHeader } from './api-client.js';
 import { arg, type Command, CliError, parseRepoPath, stringOption, UsageError } from './command.js';
 import type { UploadResult } from '../formats/format.js';
 import { formatBytes } from './output.js';
@@ -43,15 +44,7 @@ export function parsePushTarget(raw: string): { repo: { owner: string; name: str
 }
 
 function uploadUrl(base: string, repo: { owner: string; name: string }, filename: string, tag: string | undefined, place: { distribution?: string; component?: string } = {}): URL {
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new UsageError(`server URL "${base}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`server URL "${base}" must start with http:// or https://`);
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}/upload`;
-  url.search = '';
+  const url = apiUrl(base, ['repos', repo.owner, repo.name, 'upload']);
   url.searchParams.set('filename', filename);
   if (tag !== undefined) url.searchParams.set('tag', tag);
   if (place.distribution !== undefined) url.searchParams.set('distribution', place.distribution);
@@ -75,18 +68,6 @@ function errorCodeOf(body: string): string | null {
   } catch {
     return null;
   }
-}
-
-// Codes are 6 digits, recovery codes 3 groups of 4; anything else printable is left to the server
-// to refuse. Control characters would make Node throw on the header, so they are refused here.
-const OTP_INPUT = /^[\x20-\x7e]{1,64}$/;
-
-/** The one-time password as the X-Stockade-OTP header will carry it. */
-function otpHeader(raw: string, fail: (message: string) => CliError): string {
-  const code = raw.trim();
-  if (code === '') throw fail('the one-time password is empty: give the code from your authenticator app');
-  if (!OTP_INPUT.test(code)) throw fail('the one-time password must be the code from your authenticator app or a recovery code');
-  return code;
 }
 
 /**
