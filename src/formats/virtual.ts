@@ -3,6 +3,7 @@ import type { StoredPackage } from '../domain/packages.js';
 import type { RepoInfo } from '../domain/repos.js';
 import { createVirtualRepos, matchingClaim, type VirtualView } from '../domain/virtual-repos.js';
 import { StockadeError, isStockadeError } from '../errors.js';
+import { prepareQuery } from '../store/db/prepared.js';
 import type { ServerContext } from '../http/context.js';
 
 /** Why a name resolves from hosted members only; null when any member may answer. */
@@ -58,6 +59,20 @@ export function createVirtualResolver(
   },
 ) {
   const { domain } = ctx;
+  const unrecordedCollision = prepareQuery(['virtualId', 'remoteId', 'name'], (d, p: { virtualId: number; remoteId: number; name: string }) =>
+    d
+      .selectFrom('remote_metadata')
+      .select('repo_id')
+      .where('repo_id', '=', p.remoteId)
+      .where('name', '=', p.name)
+      .where('status', '=', 200)
+      .where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('virtual_collisions').select('id').where('virtual_repo_id', '=', p.virtualId).where('remote_repo_id', '=', p.remoteId).where('name', '=', p.name))),
+      ),
+  );
+  const cachedBody = prepareQuery(['remoteId', 'name'], (d, p: { remoteId: number; name: string }) =>
+    d.selectFrom('remote_metadata').select('body').where('repo_id', '=', p.remoteId).where('name', '=', p.name).where('status', '=', 200),
+  );
   const virtuals = createVirtualRepos({ db: domain.db, audit: domain.audit, changes: domain.changes, repos: domain.repos });
 
   async function viewOf(request: FastifyRequest | null, repo: RepoInfo): Promise<VirtualView> {
@@ -113,27 +128,12 @@ export function createVirtualResolver(
    * checked from the cache only, never by asking the upstream.
    */
   async function collisionsFromCache(view: VirtualView, name: string, reason: string): Promise<void> {
-    const remotes = remotesOf(view);
-    if (remotes.length === 0) return;
-    const rows = await domain.db
-      .selectFrom('remote_metadata')
-      .select(['repo_id', 'body'])
-      .where('repo_id', 'in', remotes.map((m) => m.id))
-      .where('name', '=', name)
-      .where('status', '=', 200)
-      .execute();
-    for (const row of rows) {
-      const remote = remotes.find((m) => m.id === row.repo_id) as RepoInfo;
-      const recorded = await domain.db
-        .selectFrom('virtual_collisions')
-        .select('id')
-        .where('virtual_repo_id', '=', view.repo.id)
-        .where('remote_repo_id', '=', remote.id)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (recorded) continue;
+    for (const remote of remotesOf(view)) {
+      // Every read of a private name asks this: the document is read only for a new collision.
+      if (!(await unrecordedCollision.first(domain.db, { virtualId: view.repo.id, remoteId: remote.id, name }))) continue;
+      const body = (await cachedBody.first(domain.db, { remoteId: remote.id, name }))?.body ?? null;
       // The cache holds only documents that parsed; the summary is a courtesy.
-      const found = row.body === null ? null : vf.summarizeCached(row.body, name);
+      const found = body === null ? null : vf.summarizeCached(body, name);
       await virtuals.recordCollision({ virtual: view.repo, remote, name, reason, upstream: found ? summary(found) : {} });
     }
   }
