@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Actor } from '../domain/audit.js';
 import type { RemoteSettings, UpstreamSettings } from '../domain/remote-settings.js';
 import type { ChangeBus } from '../domain/changes.js';
 import { type PackageRef, type Packages, packageChangeKey } from '../domain/packages.js';
@@ -316,11 +317,13 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
 
   /**
    * Brings one file in from upstream at most once, across every node, for a caller that has just
-   * found it neither stored nor blocked: `fetch` fetches, checks and stores it. Callers on this
-   * node share one attempt; other nodes wait on the lease row until the holder finishes (or its
-   * lease expires), then look at storage again. Under the lease, storage is looked at once more.
+   * found it neither stored nor blocked: downloads `file.url` (an upstream failure names the
+   * repository) and hands the bytes to `store`, which checks and stores them as `actor`, the
+   * upstream. Callers on this node share one attempt; other nodes wait on the lease row until
+   * the holder finishes (or its lease expires), then look at storage again. Under the lease,
+   * storage is looked at once more.
    */
-  async function fetchOnce(ref: PackageRef, file: { filename: string; version: string }, fetch: () => Promise<void>): Promise<void> {
+  async function fetchOnce(ref: PackageRef, file: { filename: string; version: string; url: string }, store: (data: Buffer, actor: Actor) => Promise<void>): Promise<void> {
     const { repo } = ref;
     const key = `${ref.format}:${ref.name}/${file.filename}`;
     const { settings: s } = await upstream(repo);
@@ -332,7 +335,14 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
         if (await tryLease(repo.id, key, leaseMs)) {
           try {
             if (await settled(ref, file)) return;
-            await fetch();
+            const { client } = await upstream(repo);
+            let data: Buffer;
+            try {
+              data = await client.file(file.url);
+            } catch (error) {
+              throw upstreamError(repo, client, error);
+            }
+            await store(data, { name: `upstream:${client.host}`, ip: null });
             return;
           } finally {
             await q.release.execute(db, { repoId: repo.id, key, holder });
@@ -366,7 +376,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
     return found;
   }
 
-  return { upstream, metadata, rememberBlocked, fetchOnce, upstreamError, verdicts };
+  return { upstream, metadata, rememberBlocked, fetchOnce, verdicts };
 }
 
 /** Tells clients how a metadata answer was obtained (`X-Stockade-Upstream`), and marks a stale one. */

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
-import type { Actor } from '../../domain/audit.js';
 import type { PackageRef } from '../../domain/packages.js';
 import { createRemoteSettings, type UpstreamSettings } from '../../domain/remote-settings.js';
 import type { RepoInfo } from '../../domain/repos.js';
@@ -334,15 +333,7 @@ export function createNpmRemote(
     if (!claimedIntegrity.integrity && !claimedIntegrity.shasum) {
       throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `${name}@${located.version} has no checksum in the upstream metadata`]);
     }
-    const actor: Actor = { name: `upstream:${client.host}`, ip: null };
-
-    await engine.fetchOnce(r, { filename, version: located.version }, async () => {
-      let data: Buffer;
-      try {
-        data = await client.file(located.url);
-      } catch (error) {
-        throw engine.upstreamError(repo, client, error);
-      }
+    await engine.fetchOnce(r, { filename, version: located.version, url: located.url }, async (data, actor) => {
       try {
         const stored = hooks.expectStore?.(repo, name);
         const { verdict, digests } = await ingestTarball(ctx, { repo, actor, data, expectedName: name, claimed: doc, claimedIntegrity, distTags: {} });

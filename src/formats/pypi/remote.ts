@@ -1,4 +1,3 @@
-import type { Actor } from '../../domain/audit.js';
 import type { PackageRef, StoredPackage } from '../../domain/packages.js';
 import { createRemoteSettings, type UpstreamSettings } from '../../domain/remote-settings.js';
 import type { RepoInfo } from '../../domain/repos.js';
@@ -210,14 +209,7 @@ export function createPypiRemote(
     if (sha256 === null) {
       throw new StockadeError('UPSTREAM_FAILED', [`${repo.path} (${client.host})`, `${filename} has no sha256 on the upstream's project page, so it cannot be checked and is not fetched`]);
     }
-    const actor: Actor = { name: `upstream:${client.host}`, ip: null };
-    await engine.fetchOnce(r, { filename, version: file.version }, async () => {
-      let data: Buffer;
-      try {
-        data = await client.file(file.url);
-      } catch (error) {
-        throw engine.upstreamError(repo, client, error);
-      }
+    await engine.fetchOnce(r, { filename, version: file.version, url: file.url }, async (data, actor) => {
       try {
         await ingestDist(ctx, { repo, actor, filename, data, claimedDigests: { sha256 }, expect: { name, version: file.version } });
       } catch (error) {

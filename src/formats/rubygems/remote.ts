@@ -214,16 +214,9 @@ export function createGemRemote(
     if (held?.kind === 'cooldown') throw new StockadeError('FORBIDDEN', [`${name} (${key}) was ${held.detail}, within the cooldown of ${repo.path}`]);
   }
 
-  /** Fetches a gem, checks it against the index line, and stores it through the gate. */
-  async function fetchAndStore(repo: RepoInfo, client: UpstreamClient, input: { name: string; line: UpstreamInfoLine; url: string; filename: string }): Promise<void> {
-    const { name, line, filename } = input;
-    let data: Buffer;
-    try {
-      data = await client.file(input.url);
-    } catch (error) {
-      throw engine.upstreamError(repo, client, error);
-    }
-    const actor: Actor = { name: `upstream:${client.host}`, ip: null };
+  /** Checks a fetched gem against the index line and stores it through the gate. */
+  async function store(repo: RepoInfo, client: UpstreamClient, input: { name: string; line: UpstreamInfoLine; filename: string; data: Buffer; actor: Actor }): Promise<void> {
+    const { name, line, filename, data, actor } = input;
     try {
       await ingestGem(ctx, { repo, actor, data, expected: { sha256: line.sha256, check: (gem) => checkAgainstIndex(gem, name, line) } });
     } catch (error) {
@@ -255,7 +248,7 @@ export function createGemRemote(
     if (!located || !line) throw new StockadeError('NOT_FOUND', [`file gems/${filename}`]);
     refuseHidden(repo, name, line.key, hidden.get(line.key));
     if (s.offline) throw new StockadeError('NOT_CACHED', [`${name} (${line.key})`, `${repo.path} is offline`]);
-    await engine.fetchOnce(ref(repo, name), { filename, version: line.key }, () => fetchAndStore(repo, client, { name, line, url: located.url, filename }));
+    await engine.fetchOnce(ref(repo, name), { filename, version: line.key, url: located.url }, (data, actor) => store(repo, client, { name, line, filename, data, actor }));
   }
 
   /** Whether the upstream offers `name` at all (NOT_FOUND when not), for virtual resolution. */
