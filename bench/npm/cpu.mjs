@@ -54,3 +54,23 @@ export async function machineBusy(ms = 1000) {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return cpuBetween(before, cpuSnapshot())?.machinePct ?? null;
 }
+
+/** CPU time (user + system) a process has used so far, in ms; null off Linux. /proc counts 10 ms ticks. */
+export function processCpuMs(pid) {
+  const ticks = processTicks(pid);
+  return ticks === null ? null : ticks * 10;
+}
+
+/**
+ * Waits until a process uses less than 5% of a core over 300 ms (what a previous step left it
+ * doing is done), at most `maxMs`; returns how long it waited.
+ */
+export async function untilIdle(pid, maxMs = 20_000) {
+  const started = performance.now();
+  for (;;) {
+    const before = cpuSnapshot(pid);
+    await new Promise((r) => setTimeout(r, 300));
+    const pct = cpuBetween(before, cpuSnapshot(pid))?.processPct;
+    if (pct === null || pct === undefined || pct < 5 || performance.now() - started > maxMs) return Math.round(performance.now() - started);
+  }
+}

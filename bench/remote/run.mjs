@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadGate } from '../lib/gate.mjs';
-import { cpuBetween, cpuSnapshot, machineBusy } from '../npm/cpu.mjs';
+import { cpuBetween, cpuSnapshot, machineBusy, untilIdle } from '../npm/cpu.mjs';
 import { cleanEnv, cleanup, installCleanupHandlers, useNice, wasInterrupted } from '../npm/processes.mjs';
 import { formatProfile, summarizeProfile } from '../npm/profile-summary.mjs';
 import { npmCommand, startStatic } from '../npm/systems.mjs';
@@ -110,17 +110,6 @@ async function othersBusy(seconds, log) {
   return busy;
 }
 
-/** Waits until the server has finished what the last install left it doing (up to `maxMs`). */
-async function settle(pid, maxMs = 20_000) {
-  const started = performance.now();
-  for (;;) {
-    const before = cpuSnapshot(pid);
-    await new Promise((r) => setTimeout(r, 300));
-    const pct = cpuBetween(before, cpuSnapshot(pid))?.processPct;
-    if (pct === null || pct === undefined || pct < 5 || performance.now() - started > maxMs) return Math.round(performance.now() - started);
-  }
-}
-
 /** Microseconds on the monotonic clock, the one V8 stamps .cpuprofile samples with. */
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
@@ -196,7 +185,7 @@ async function main() {
     const roundInfo = { round, setupMs, settleMs: null, windows: {} };
     for (const phase of PHASES) {
       // Whatever the cold install left Stockade doing (it stores and indexes) is not the warm one's cost.
-      if (phase === 'warm') roundInfo.settleMs = await settle(stockade.child.pid);
+      if (phase === 'warm') roundInfo.settleMs = await untilIdle(stockade.child.pid);
       for (const id of order) {
         const busyBeforePct = await othersBusy(opts.waitIdle, log);
         const before = { stockade: cpuSnapshot(stockade.child.pid), fixture: cpuSnapshot(fixture.child.pid) };

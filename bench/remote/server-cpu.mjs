@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processCpuMs as cpuMs, untilIdle } from '../npm/cpu.mjs';
 import { installCleanupHandlers, useNice } from '../npm/processes.mjs';
 import { startStatic } from '../npm/systems.mjs';
 import { ensureFixtures, expectedInstall } from './fixtures.mjs';
@@ -44,21 +44,6 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
 const dists = values['stockade-dist'].split(',').filter(Boolean);
 
-/** CPU time (user + system) of a process so far, in ms; /proc counts in 10 ms ticks. */
-function cpuMs(pid) {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Waits until the process uses less than 5% of a core: background work (prefetch, storing) is done. */
-async function settled(pid) {
-  for (;;) {
-    const before = cpuMs(pid);
-    await sleep(300);
-    if (cpuMs(pid) - before < 15) return;
-  }
-}
 async function inParallel(items, limit, run) {
   let next = 0;
   await Promise.all(Array.from({ length: limit }, async () => {
@@ -106,15 +91,15 @@ async function main() {
       try {
         // Compiles the code paths of the fresh process on packages the measurement never asks for.
         await npmInstall(stockade.registryUrl, fixtures.warmup);
-        await settled(stockade.child.pid);
+        await untilIdle(stockade.child.pid);
         const row = { round };
         for (const phase of ['cold', 'warm']) {
           const from = { stockade: cpuMs(stockade.child.pid), fixture: cpuMs(fixture.child.pid) };
           const urls = await fetchAll(stockade.registryUrl, names, versionsOf);
-          await settled(stockade.child.pid);
+          await untilIdle(stockade.child.pid);
           const mid = cpuMs(stockade.child.pid);
           await fetchTarballs(urls);
-          await settled(stockade.child.pid);
+          await untilIdle(stockade.child.pid);
           const to = cpuMs(stockade.child.pid);
           row[phase] = { packuments: mid - from.stockade, tarballs: to - mid, total: to - from.stockade, fixture: cpuMs(fixture.child.pid) - from.fixture };
         }
