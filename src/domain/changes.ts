@@ -1,5 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
+import { watch } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 
 /**
  * Tells every node that cached state changed. Local listeners run at once; on PostgreSQL the
@@ -73,6 +75,7 @@ export async function createChangeBus(options: {
   const dataVersionQuery = options.sqlite ? options.sqlite.prepare('PRAGMA data_version').pluck() : null;
   let dataVersion = dataVersionQuery ? (dataVersionQuery.get() as number) : 0;
   let lastPoll = 0;
+  const writes = dataVersionQuery && options.sqlite ? watchWrites(options.sqlite.name) : null;
 
   return {
     publish(topic, key) {
@@ -83,11 +86,16 @@ export async function createChangeBus(options: {
     },
     poll() {
       if (!dataVersionQuery) return;
-      // The pragma costs a shared-memory read; once per millisecond bounds that cost under load
-      // while another process's write is still seen by the next request after it.
-      const now = Date.now();
-      if (now === lastPoll) return;
-      lastPoll = now;
+      if (writes) {
+        // Nothing wrote the database's files since the last check: nothing to ask SQLite.
+        if (!writes.take()) return;
+      } else {
+        // Without a watch, once per millisecond bounds the pragma's cost under load while another
+        // process's write is still seen by the next request after it.
+        const now = Date.now();
+        if (now === lastPoll) return;
+        lastPoll = now;
+      }
       const current = dataVersionQuery.get() as number;
       if (current !== dataVersion) {
         dataVersion = current;
@@ -100,6 +108,7 @@ export async function createChangeBus(options: {
     },
     async close() {
       closed = true;
+      writes?.close();
       if (client) {
         const c = client;
         client = null;
@@ -108,6 +117,41 @@ export async function createChangeBus(options: {
       }
     },
   };
+}
+
+/**
+ * Watches the folder of an SQLite database for writes to its files (the database, its WAL and
+ * journal). The kernel queues the event while the writing process commits, so it reaches this
+ * process before any request that process's user sends afterwards: `seen` is set by then. Our own
+ * writes set it too, which only costs one pragma. Returns null where the folder cannot be watched
+ * (an in-memory database, a file system without change events), where polling stays per request.
+ */
+function watchWrites(file: string): { take(): boolean; close(): void } | null {
+  if (file === '' || file === ':memory:' || file.startsWith('file:')) return null;
+  const base = basename(file);
+  let seen = true;
+  let broken = false;
+  try {
+    const watcher = watch(dirname(resolve(file)), { persistent: false }, (_event, name) => {
+      if (name === null || name.startsWith(base)) seen = true;
+    });
+    watcher.on('error', () => {
+      // A watch that stopped reporting cannot be trusted: every poll asks SQLite from now on.
+      broken = true;
+      watcher.close();
+    });
+    return {
+      /** Whether something may have written since the last call. */
+      take() {
+        const was = seen || broken;
+        seen = false;
+        return was;
+      },
+      close: () => watcher.close(),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** A small TTL map used for per-node caches of rows that the bus invalidates. */

@@ -4,6 +4,7 @@ import type { Domain } from '../domain/index.js';
 import type { SecurityGate } from '../security/service.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BlobMemoryCache } from '../store/blobs/memory-cache.js';
+import { type MemoryPath, originOf } from './memory-path.js';
 
 /** What every route plugin receives. */
 export interface ServerContext {
@@ -15,14 +16,11 @@ export interface ServerContext {
   /** Every artifact that enters passes it before it becomes visible. */
   gate: SecurityGate;
   log: FastifyBaseLogger;
+  /** Formats register the reads they can answer from memory, before the framework (see memory-path.ts). */
+  memoryPath: MemoryPath;
 }
 
-/**
- * The URL clients reach this server at, without a trailing slash: the configured public URL, or
- * the request's own scheme and host (X-Forwarded-* only count when a trusted proxy is configured,
- * which Fastify's `trustProxy` already enforces).
- */
+/** The URL clients reach this server at, without a trailing slash (see `originOf`). */
 export function baseUrl(config: Config, request: FastifyRequest): string {
-  if (config.server.publicUrl) return config.server.publicUrl.replace(/\/+$/, '');
-  return `${request.protocol}://${request.host}`;
+  return originOf(config, request.raw);
 }

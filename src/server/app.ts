@@ -12,11 +12,14 @@ import { createBlobMemoryCache } from '../store/blobs/memory-cache.js';
 import { pingDatabase } from '../store/db/migrations.js';
 import { registerApi } from './api/index.js';
 import type { Socket } from 'node:net';
+import { createServer as createHttpServer, type ServerOptions } from 'node:http';
+import { createMemoryPath, type MemoryPath, protocolOf } from '../http/memory-path.js';
 import { authenticate, peekPrincipal } from '../http/auth.js';
 import { authenticateSession, SESSION_COOKIE } from '../http/session.js';
 import { decodeRequestBody } from '../http/body-encoding.js';
 import type { ServerContext } from '../http/context.js';
 import { applyErrorHeaders, logError, toStockadeError } from '../http/errors.js';
+import { requestLogEntry } from '../http/request-log.js';
 
 /** Sends an error in the REST API's shape; formats install their own shapes in their scopes. */
 export function sendApiError(reply: FastifyReply, error: StockadeError): FastifyReply {
@@ -37,9 +40,22 @@ export function configuredGate(config: Config, domain: Domain, logger: Pick<Fast
   });
 }
 
-export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' | 'gate'> & { logger: Logger; gate?: SecurityGate }): Promise<FastifyInstance> {
+export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' | 'gate' | 'memoryPath'> & { logger: Logger; gate?: SecurityGate }): Promise<FastifyInstance> {
   const { config } = deps;
+  // Created before the framework so that its server can ask it first; formats register their reads below.
+  let memoryPath: MemoryPath | null = null;
   const app = Fastify({
+    serverFactory: (frameworkHandler, fastifyOptions) => {
+      const options = fastifyOptions as { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+      const server = createHttpServer(options.http ?? {}, (request, response) => {
+        if (!memoryPath?.serve(request, response)) frameworkHandler(request, response);
+      });
+      // What Fastify sets on a server it creates itself.
+      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = options.requestTimeout ?? 0;
+      server.setTimeout(options.connectionTimeout ?? 0);
+      return server;
+    },
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Fastify's two lines per request are replaced by one line of our own (see onResponse).
     logController: new LogController({ disableRequestLogging: true }),
@@ -52,7 +68,13 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
   });
   const blobCache = createBlobMemoryCache(deps.blobs, { maxBytes: config.blobs.memoryCacheBytes });
   const gate = deps.gate ?? configuredGate(config, deps.domain, app.log);
-  const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, gate, log: app.log };
+  memoryPath = createMemoryPath({ config, domain: deps.domain, log: app.log });
+  const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, gate, log: app.log, memoryPath };
+  app.decorate('memoryPath', memoryPath);
+  app.addHook('preClose', (done) => {
+    memoryPath?.close();
+    done();
+  });
   if (!config.gate.enabled) app.log.warn('gate.enabled is false: uploads are stored without any security analysis');
 
   app.decorateRequest('principal', null);
@@ -67,7 +89,7 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
   // Callback-style hooks: these run on every request, and the common case needs no promise.
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
-    if (config.server.trustProxy && request.protocol === 'https') reply.header(HSTS_HEADER.name, HSTS_HEADER.value);
+    if (config.server.trustProxy && protocolOf(config, request.raw) === 'https') reply.header(HSTS_HEADER.name, HSTS_HEADER.value);
     ctx.domain.changes.poll();
     const header = request.headers.authorization;
     const settle = (principal: Principal | null) => {
@@ -85,11 +107,7 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
   });
   if (config.server.requestLogging) {
     app.addHook('onResponse', async (request, reply) => {
-      // The query string is left out: clients never put secrets there, but some put noise.
-      request.log.info(
-        { method: request.method, path: loggablePath(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.userName },
-        'request',
-      );
+      request.log.info(requestLogEntry(request.method, request.url, reply.statusCode, reply.elapsedTime, request.principal?.userName), 'request');
     });
   }
 
@@ -152,15 +170,4 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
   socket.end(
     `HTTP/1.1 ${mapped.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
-}
-
-/**
- * The path of a request as the log may show it: no query string, and no secret that a client
- * puts in the path (`npm logout` sends its token as the last segment of `/-/user/token/…`).
- */
-export function loggablePath(url: string): string {
-  return url
-    .split('?')[0]!
-    .replace(/(\/-\/user\/token\/)[^/]+/, '$1[redacted]')
-    .replace(/stk_[0-9A-Za-z]+/g, 'stk_[redacted]');
 }

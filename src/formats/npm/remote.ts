@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import semver from 'semver';
 import type { PackageRef } from '../../domain/packages.js';
 import { createRemoteSettings, type UpstreamSettings } from '../../domain/remote-settings.js';
@@ -108,8 +109,8 @@ export function repointTags(tags: Map<string, string>, visible: string[]): Recor
 }
 
 /** Whether a packument request asks for the abbreviated document. */
-export function wantsCorgi(request: FastifyRequest, query: URLSearchParams): boolean {
-  return (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+export function wantsCorgi(headers: IncomingHttpHeaders, query: URLSearchParams): boolean {
+  return (headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
 }
 
 /**
@@ -248,7 +249,7 @@ export function createNpmRemote(
   ) {
     const seen = await view(repo, name);
     const { cached, hidden, settings: s } = seen;
-    const corgi = wantsCorgi(request, query);
+    const corgi = wantsCorgi(request.headers, query);
     const doc = renderCached(cached, hidden, repo, registryUrl(request, servedAs), corgi);
     const contentType = corgi ? CORGI : 'application/json';
     if (INSTALL_COMMANDS.has(String(request.headers['npm-command'] ?? '')) && s.prefetch) prefetch(repo, name, visibleTags(cached.meta, hidden).latest, seen);

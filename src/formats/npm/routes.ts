@@ -6,8 +6,10 @@ import type { RepoInfo } from '../../domain/repos.js';
 import { StockadeError } from '../../errors.js';
 import { actorOf, assertAllowed, requireAccountCredential, requirePrincipal, requireSecondFactor } from '../../http/auth.js';
 import { type ServerContext, baseUrl } from '../../http/context.js';
+import { type MemoryAnswer, type MemoryRead, memoryReadOf } from '../../http/memory-path.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { applyErrorHeaders, logError, toStockadeError } from '../../http/errors.js';
-import { type CacheEntry, createPackumentCache } from './cache.js';
+import { type CacheEntry, createPackumentCache, type RenderedDoc } from './cache.js';
 import { matchEndpoint, type NpmEndpointId } from './endpoints.js';
 import { decodeAttachment } from './manifest-check.js';
 import { assertValidDistTag, assertValidPackageName, assertValidVersion } from './names.js';
@@ -15,7 +17,7 @@ import { compareNpmVersions, npmRevision, renderAbbreviated, renderFull, renderV
 import { createNpmAudit } from './audit.js';
 import { FORMAT, ingestTarball } from './publish.js';
 import { createNpmRemote, type RemoteView, wantsCorgi } from './remote.js';
-import { sendDoc } from './send.js';
+import { docAnswer, sendAnswer } from './send.js';
 import { createNpmVirtual } from './virtual.js';
 import { createVirtualMemo } from './virtual-memo.js';
 import { joinReasons, type Verdict } from '../../security/policy.js';
@@ -30,14 +32,12 @@ interface NpmPath {
 
 const NO_QUERY = new URLSearchParams();
 
-function parsePath(request: FastifyRequest, owner: string, repo: string): NpmPath {
-  const raw = request.raw.url ?? '/';
-  const queryAt = raw.indexOf('?');
-  const pathname = queryAt < 0 ? raw : raw.slice(0, queryAt);
-  const prefix = `/${owner}/${repo}/npm`;
-  const rest = pathname.startsWith(prefix) ? pathname.slice(prefix.length) : pathname;
+/** `/{owner}/{repo}/npm` as Fastify routed it (owner and repository decoded). */
+const prefixOf = (owner: string, repo: string) => `/${owner}/${repo}/npm`;
+
+function parsePath(path: string, rawQuery: string): NpmPath {
   const segments: string[] = [];
-  for (const part of rest.split('/')) {
+  for (const part of path.split('/')) {
     if (part === '') continue;
     if (!part.includes('%')) {
       segments.push(part);
@@ -49,7 +49,16 @@ function parsePath(request: FastifyRequest, owner: string, repo: string): NpmPat
       throw new StockadeError('BAD_REQUEST', ['malformed percent-encoding in the path']);
     }
   }
-  return { segments, query: queryAt < 0 ? NO_QUERY : new URLSearchParams(raw.slice(queryAt + 1)) };
+  return { segments, query: rawQuery === '' ? NO_QUERY : new URLSearchParams(rawQuery) };
+}
+
+/** The path and query of a request routed to this plugin. */
+function pathOf(request: FastifyRequest, owner: string, repo: string): NpmPath {
+  const raw = request.raw.url ?? '/';
+  const queryAt = raw.indexOf('?');
+  const pathname = queryAt < 0 ? raw : raw.slice(0, queryAt);
+  const prefix = prefixOf(owner, repo);
+  return parsePath(pathname.startsWith(prefix) ? pathname.slice(prefix.length) : pathname, queryAt < 0 ? '' : raw.slice(queryAt + 1));
 }
 
 /** Splits a package name off the front: `@scope%2fname` arrives as one segment, `@scope/name` as two. */
@@ -136,7 +145,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'delete', repo, role);
   }
 
-  const registryUrl = (request: FastifyRequest, repo: RepoInfo) => `${baseUrl(ctx.config, request)}/${repo.path}/npm`;
+  const registryUrlAt = (origin: string, repo: RepoInfo) => `${origin}/${repo.path}/npm`;
+  const registryUrl = (request: FastifyRequest, repo: RepoInfo) => registryUrlAt(baseUrl(ctx.config, request), repo);
   const ref = (repo: RepoInfo, name: string): PackageRef => ({ repo, format: FORMAT, name });
 
   // On PostgreSQL other nodes may have changed a package a moment ago: check its revision.
@@ -169,13 +179,21 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   // ---- reads -------------------------------------------------------------------------------
 
-  /** Renders (once per cache entry) and sends the document variant the client asked for. */
-  function sendPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, entry: CacheEntry, pkg: StoredPackage, query: URLSearchParams) {
-    const url = registryUrl(request, repo);
+  /** Renders (once per cache entry) the document variant the client asked for. */
+  function renderPackument(headers: IncomingHttpHeaders, url: string, entry: CacheEntry, pkg: StoredPackage, query: URLSearchParams): { doc: RenderedDoc; contentType: string } {
     // `?write=true` (npm before a write) always wants the full document.
-    const corgi = (request.headers.accept ?? '').includes(CORGI) && query.get('write') !== 'true';
+    const corgi = wantsCorgi(headers, query);
     const doc = cache.doc(entry, `${corgi ? 'c' : 'f'}|${url}`, () => (corgi ? renderAbbreviated(pkg, url) : renderFull(pkg, url)));
-    return sendDoc(request, reply, doc, corgi ? CORGI : 'application/json');
+    return { doc, contentType: corgi ? CORGI : 'application/json' };
+  }
+
+  function packumentAnswer(headers: IncomingHttpHeaders, origin: string, repo: RepoInfo, entry: CacheEntry, pkg: StoredPackage, query: URLSearchParams): MemoryAnswer {
+    const { doc, contentType } = renderPackument(headers, registryUrlAt(origin, repo), entry, pkg, query);
+    return docAnswer(headers, doc, contentType);
+  }
+
+  function sendPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, entry: CacheEntry, pkg: StoredPackage, query: URLSearchParams) {
+    return sendAnswer(reply, packumentAnswer(request.headers, baseUrl(ctx.config, request), repo, entry, pkg, query));
   }
 
   function findFile(pkg: StoredPackage | null, filename: string): StoredFile | undefined {
@@ -186,16 +204,19 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     return undefined;
   }
 
-  /** Sets the download headers; true when the client's copy is current (answer 304). */
-  function tarballHeaders(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, file: StoredFile): boolean {
-    const etag = `"${file.sha256}"`;
-    reply.headers({
+  /** The download headers of a file of `repo`. */
+  function tarballHeaders(repo: RepoInfo, file: StoredFile): Record<string, string> {
+    return {
       'content-type': 'application/octet-stream',
-      etag,
+      etag: `"${file.sha256}"`,
       'cache-control': `${repo.visibility === 'public' ? 'public' : 'private'}, max-age=31536000, immutable`,
       'x-checksum-sha256': file.sha256,
-    });
-    return request.headers['if-none-match'] === etag;
+    };
+  }
+
+  /** A file held in memory; 304 when the client's copy is current. */
+  function tarballAnswer(headers: IncomingHttpHeaders, repo: RepoInfo, file: StoredFile, bytes: Buffer): MemoryAnswer {
+    return { status: headers['if-none-match'] === `"${file.sha256}"` ? 304 : 200, headers: tarballHeaders(repo, file), body: bytes };
   }
 
   async function getPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams) {
@@ -206,16 +227,24 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const hostedIds = await memoHostedIds(repo);
       const source = await virtual.resolve(request, repo, name, (member) =>
         remote.packument(request, reply, member, name, query, repo, (answer) => {
-          if (hostedIds) virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request, query), registryUrl(request, repo), answer, { member, hostedIds });
+          if (hostedIds) virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request.headers, query), registryUrl(request, repo), { ...answer, fromUpstream: true }, { member, hostedIds });
         }),
       );
       if (source.kind === 'remote') {
         // Its files come from the same member: the tarball requests that follow need not resolve again.
-        if (hostedIds) virtualMemo.rememberOwner(stamp, repo, name, { member: source.member, hostedIds });
+        if (hostedIds) virtualMemo.rememberRemoteOwner(stamp, repo, name, { member: source.member, hostedIds });
         return source.result;
       }
-      // A merged document is rendered per request: it spans packages the cache keys separately.
-      return sendPackument(request, reply, repo, { pkg: source.pkg, expires: 0, docs: new Map() }, source.pkg, query);
+      // A private name's document merges the hosted members' packages, which the package cache
+      // keys separately: the virtual repository's memo keeps it.
+      const url = registryUrl(request, repo);
+      const rendered = renderPackument(request.headers, url, { pkg: source.pkg, expires: 0, docs: new Map() }, source.pkg, query);
+      if (hostedIds) {
+        // No upstream TTL bounds it: changes drop it, and the memo's own maximum age applies.
+        const answer = { ...rendered, until: Number.POSITIVE_INFINITY, fromUpstream: false };
+        virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request.headers, query), url, answer, { member: null, hostedIds });
+      }
+      return sendAnswer(reply, docAnswer(request.headers, rendered.doc, rendered.contentType));
     }
     const entry = await loadCached(repo, name);
     const pkg = entry.pkg;
@@ -243,14 +272,15 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     await guard(request, 'read', repo);
     if (repo.kind !== 'virtual') return serveTarball(request, reply, repo, name, filename);
     // The file comes from the member the packument came from, with the virtual repository's authority.
-    const remembered = virtualMemo.owner(repo, name);
+    const remembered = virtualMemo.owner(repo, name, filename);
     if (remembered) return serveTarball(request, reply, remembered, name, filename);
     const stamp = virtualMemo.stamp(name);
     const source = await virtual.resolve(request, repo, name, (member) => remote.installableView(member, name));
     const member = source.kind === 'remote' ? source.member : await virtual.hostedFileOwner(await virtual.viewOf(null, repo), name, filename);
     if (!member) throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
-    const hostedIds = source.kind === 'remote' ? await memoHostedIds(repo) : null;
-    if (hostedIds) virtualMemo.rememberOwner(stamp, repo, name, { member, hostedIds });
+    const hostedIds = await memoHostedIds(repo);
+    if (hostedIds && source.kind === 'remote') virtualMemo.rememberRemoteOwner(stamp, repo, name, { member, hostedIds });
+    if (hostedIds && source.kind === 'hosted') virtualMemo.rememberFileOwner(stamp, repo, name, filename, member, hostedIds);
     return serveTarball(request, reply, member, name, filename, source.kind === 'remote' ? source.result : undefined);
   }
 
@@ -286,7 +316,8 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       if (held?.status !== 'published') throw new StockadeError('NOT_FOUND', [`file ${filename}`]);
       file = held;
     }
-    if (tarballHeaders(request, reply, repo, file)) return reply.code(304).send();
+    reply.headers(tarballHeaders(repo, file));
+    if (request.headers['if-none-match'] === `"${file.sha256}"`) return reply.code(304).send();
     reply.header('content-length', file.size);
     if (request.method === 'HEAD') return reply.send();
     const bytes = await ctx.blobCache.read(file.sha256, file.size);
@@ -591,56 +622,57 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   // ---- dispatch ------------------------------------------------------------------------------
 
   /**
-   * Serves a packument or tarball straight from memory when the repository, the caller's access,
-   * the package and (for tarballs) the bytes are all cached on this node: no promise hops, no
-   * query. Returns null to hand the request to the full path. Not used when several nodes share
-   * the database, where packuments are revision-checked first.
+   * Answers a packument or tarball read straight from memory when the repository, the caller's
+   * access, the package and (for tarballs) the bytes are all cached on this node: no promise, no
+   * query. Null hands the request to the full path. Not used when several nodes share the
+   * database, where packuments are revision-checked first. The server asks this before routing
+   * (see src/http/memory-path.ts); `dispatch` asks it for requests that arrive another way.
    */
-  function serveFromMemory(request: FastifyRequest, reply: FastifyReply): FastifyReply | null {
-    if (sharedDatabase || (request.method !== 'GET' && request.method !== 'HEAD')) return null;
-    const { owner, repo: repoName } = request.params as { owner: string; repo: string };
-    const repo = domain.repos.peek(owner, repoName);
-    if (!repo || repo.kind === 'remote' || domain.access.peekRead(request.principal, repo) !== true) return null;
-    const { segments, query } = parsePath(request, owner, repoName);
+  function fromMemory(read: MemoryRead): MemoryAnswer | null {
+    if (sharedDatabase) return null;
+    const repo = domain.repos.peek(read.owner, read.repo);
+    if (!repo || repo.kind === 'remote' || domain.access.peekRead(read.principal, repo) !== true) return null;
+    const { segments, query } = parsePath(read.path, read.query);
     if (segments[0] === '-') return null;
     const taken = takeName(segments);
     if (!taken) return null;
-    if (repo.kind === 'virtual') return serveVirtualFromMemory(request, reply, repo, taken, query);
+    if (repo.kind === 'virtual') return virtualFromMemory(read, repo, taken, query);
     const entry = cache.peek(cache.key(repo.id, taken.name));
     const pkg = entry?.pkg;
     if (!entry || !pkg || pkg.versions.length === 0) return null;
-    if (taken.rest.length === 0) return sendPackument(request, reply, repo, entry, pkg, query);
-    if (taken.rest[0] === '-' && taken.rest.length === 2 && request.method === 'GET') {
+    if (taken.rest.length === 0) return packumentAnswer(read.headers, read.origin, repo, entry, pkg, query);
+    if (taken.rest[0] === '-' && taken.rest.length === 2 && read.method === 'GET') {
       const file = findFile(pkg, taken.rest[1] as string);
       const bytes = file && ctx.blobCache.peek(file.sha256);
-      if (!file || !bytes) return null;
-      if (tarballHeaders(request, reply, repo, file)) return reply.code(304).send();
-      return reply.send(bytes);
+      return file && bytes ? tarballAnswer(read.headers, repo, file, bytes) : null;
     }
     return null;
   }
 
-  /** A virtual repository's packument or tarball from a remote member, when this node has the answer. */
-  function serveVirtualFromMemory(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, taken: { name: string; rest: string[] }, query: URLSearchParams): FastifyReply | null {
+  /** A virtual repository's packument or tarball, when this node remembers the answer. */
+  function virtualFromMemory(read: MemoryRead, repo: RepoInfo, taken: { name: string; rest: string[] }, query: URLSearchParams): MemoryAnswer | null {
     if (taken.rest.length === 0) {
-      const hit = virtualMemo.packument(repo, taken.name, wantsCorgi(request, query), registryUrl(request, repo));
+      const hit = virtualMemo.packument(repo, taken.name, wantsCorgi(read.headers, query), registryUrlAt(read.origin, repo));
       if (!hit) return null;
-      reply.header('x-stockade-upstream', 'hit');
-      return sendDoc(request, reply, hit.doc, hit.contentType);
+      const answer = docAnswer(read.headers, hit.doc, hit.contentType);
+      if (hit.fromUpstream) answer.headers['x-stockade-upstream'] = 'hit';
+      return answer;
     }
-    if (taken.rest[0] === '-' && taken.rest.length === 2 && request.method === 'GET') {
-      const member = virtualMemo.owner(repo, taken.name);
+    if (taken.rest[0] === '-' && taken.rest.length === 2 && read.method === 'GET') {
+      const member = virtualMemo.owner(repo, taken.name, taken.rest[1] as string);
       const file = member && findFile(cache.peek(cache.key(member.id, taken.name))?.pkg ?? null, taken.rest[1] as string);
       const bytes = file && ctx.blobCache.peek(file.sha256);
-      if (!member || !file || !bytes) return null;
-      if (tarballHeaders(request, reply, member, file)) return reply.code(304).send();
-      return reply.send(bytes);
+      return member && file && bytes ? tarballAnswer(read.headers, member, file, bytes) : null;
     }
     return null;
   }
+  ctx.memoryPath.register(FORMAT, fromMemory);
 
   function dispatch(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
-    return serveFromMemory(request, reply) ?? dispatchAll(request, reply);
+    const { owner, repo } = request.params as { owner: string; repo: string };
+    const read = memoryReadOf(ctx.config, request, owner, repo, prefixOf(owner, repo));
+    const answer = read && fromMemory(read);
+    return answer ? sendAnswer(reply, answer) : dispatchAll(request, reply);
   }
 
   type Handler = (request: FastifyRequest, reply: FastifyReply, params: Record<string, string>, query: URLSearchParams) => Promise<FastifyReply>;
@@ -694,7 +726,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   async function dispatchAll(request: FastifyRequest, reply: FastifyReply) {
     const { owner, repo: repoName } = request.params as { owner: string; repo: string };
-    const { segments, query } = parsePath(request, owner, repoName);
+    const { segments, query } = pathOf(request, owner, repoName);
     const match = matchEndpoint(segments, request.method);
     if (match === null) throw new StockadeError('NOT_FOUND', ['endpoint']);
     if (match === 'method') throw new StockadeError('METHOD_NOT_ALLOWED');

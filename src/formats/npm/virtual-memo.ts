@@ -3,19 +3,21 @@ import type { RepoInfo } from '../../domain/repos.js';
 import type { RenderedDoc } from './cache.js';
 import { FORMAT } from './publish.js';
 
-/** A packument a virtual repository served from a remote member, ready to send again. */
+/** A packument a virtual repository served, ready to send again. */
 export interface MemoPackument {
   doc: RenderedDoc;
   contentType: string;
   /** Until when it may be sent without asking anything: the upstream copy's TTL, the next cooldown expiry. */
   until: number;
+  /** Rendered from a remote member's upstream copy (answered with `x-stockade-upstream: hit`). */
+  fromUpstream: boolean;
 }
 
 /** The members an answer was derived from. */
 export interface MemoSources {
-  /** The remote member the name resolved to. */
-  member: RepoInfo;
-  /** The hosted members whose packages would have made the name private. */
+  /** The remote member the name resolved to; null for a private name, merged from the hosted members. */
+  member: RepoInfo | null;
+  /** The hosted members whose packages made, or would have made, the name private. */
   hostedIds: number[];
 }
 
@@ -23,7 +25,7 @@ interface Entry<V> {
   value: V;
   until: number;
   name: string;
-  memberId: number;
+  memberId: number | null;
   hostedIds: number[];
   /** The remote member's package changed since: a new verdict may hide a version. */
   dirty: boolean;
@@ -35,13 +37,15 @@ const MAX_AGE_MS = 60_000;
 const PACKAGE_KEY = /^(\d+):([^:]+):(.+)$/;
 
 /**
- * What a virtual repository answered for names that resolve to a remote member, per node, so a
- * warm install reads packuments and tarball owners from memory: no protection, metadata or
- * verdict queries. Changes drop or suspend answers:
+ * What a virtual repository answered, per node, so a warm install reads packuments and tarball
+ * owners from memory: no protection, metadata or verdict queries. A name that resolves to a remote
+ * member has one owner for all its files; a private name has one per file (the first hosted member
+ * that stores it). Changes drop or suspend answers:
  *
  * - a repository, membership, claim, upstream setting or policy change, or a change to a whole
  *   repository, drops everything;
- * - a change to a package in a hosted member drops the answers for that name (it may now be private);
+ * - a change to a package in a hosted member drops the answers for that name (it may now be
+ *   private, or have another version or owner);
  * - a change to the package in the remote member suspends them (a new verdict may hide a version),
  *   unless the remote repository itself vouches that the change was a version stored as published
  *   and nothing else happened to the package meanwhile (`expectStore`).
@@ -94,8 +98,8 @@ export function createVirtualMemo(changes: ChangeBus) {
     for (const memoKey of [...(byName.get(name) ?? [])]) {
       const entry = entryOf(memoKey);
       if (!entry) continue;
-      if (entry.memberId === repoId) entry.dirty = true;
-      else if (entry.hostedIds.includes(repoId)) drop(memoKey);
+      if (entry.hostedIds.includes(repoId)) drop(memoKey);
+      else if (entry.memberId === repoId) entry.dirty = true;
     }
   });
 
@@ -121,6 +125,7 @@ export function createVirtualMemo(changes: ChangeBus) {
 
   const packumentKey = (repo: RepoInfo, name: string, corgi: boolean, registryUrl: string) => `p\n${repo.id}\n${name}\n${corgi ? 'c' : 'f'}\n${registryUrl}`;
   const ownerKey = (repo: RepoInfo, name: string) => `o\n${repo.id}\n${name}`;
+  const fileOwnerKey = (repo: RepoInfo, name: string, filename: string) => `f\n${repo.id}\n${name}\n${filename}`;
   const stampOf = (name: string) => `${generation}:${nameCounts.get(name) ?? 0}`;
 
   return {
@@ -134,17 +139,24 @@ export function createVirtualMemo(changes: ChangeBus) {
     rememberPackument(stamp: string, repo: RepoInfo, name: string, corgi: boolean, registryUrl: string, answer: MemoPackument, sources: MemoSources): void {
       if (stamp !== stampOf(name)) return;
       const until = Math.min(answer.until, Date.now() + MAX_AGE_MS);
-      put(packuments, packumentKey(repo, name, corgi, registryUrl), { value: answer, until, name, memberId: sources.member.id, hostedIds: sources.hostedIds, dirty: false });
+      put(packuments, packumentKey(repo, name, corgi, registryUrl), { value: answer, until, name, memberId: sources.member?.id ?? null, hostedIds: sources.hostedIds, dirty: false });
     },
 
-    /** The remote member a name's files come from. */
-    owner(repo: RepoInfo, name: string): RepoInfo | undefined {
-      return live(owners, ownerKey(repo, name));
+    /** The member a file comes from: a remote member for all of a name's files, or a hosted member per file. */
+    owner(repo: RepoInfo, name: string, filename: string): RepoInfo | undefined {
+      return live(owners, ownerKey(repo, name)) ?? live(owners, fileOwnerKey(repo, name, filename));
     },
 
-    rememberOwner(stamp: string, repo: RepoInfo, name: string, sources: MemoSources): void {
+    /** Remembers the remote member every file of `name` comes from. */
+    rememberRemoteOwner(stamp: string, repo: RepoInfo, name: string, sources: MemoSources & { member: RepoInfo }): void {
       if (stamp !== stampOf(name)) return;
       put(owners, ownerKey(repo, name), { value: sources.member, until: Date.now() + MAX_AGE_MS, name, memberId: sources.member.id, hostedIds: sources.hostedIds, dirty: false });
+    },
+
+    /** Remembers the hosted member a file of a private name comes from. */
+    rememberFileOwner(stamp: string, repo: RepoInfo, name: string, filename: string, owner: RepoInfo, hostedIds: number[]): void {
+      if (stamp !== stampOf(name)) return;
+      put(owners, fileOwnerKey(repo, name, filename), { value: owner, until: Date.now() + MAX_AGE_MS, name, memberId: null, hostedIds, dirty: false });
     },
 
     /**
