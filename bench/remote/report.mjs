@@ -47,12 +47,13 @@ export function summarize(measurements) {
   for (const phase of PHASES) {
     const ref = cells[`reference ${phase}`];
     const stk = cells[`stockade ${phase}`];
-    // Paired: the two installs of one round ran a few seconds apart, under the same load.
-    const rounds = [...new Set(measurements.map((m) => m.round))];
-    const paired = rounds
-      .map((round) => {
-        const a = measurements.find((m) => m.round === round && m.phase === phase && m.system === 'stockade');
-        const b = measurements.find((m) => m.round === round && m.phase === phase && m.system === 'reference');
+    // Paired: the two installs of one round (and repeat) ran a few seconds apart, under the same load.
+    const slots = [...new Set(measurements.map((m) => `${m.round}.${m.repeat ?? 1}`))];
+    const paired = slots
+      .map((slot) => {
+        const at = (system) => measurements.find((m) => `${m.round}.${m.repeat ?? 1}` === slot && m.phase === phase && m.system === system);
+        const a = at('stockade');
+        const b = at('reference');
         return a && b ? a.ms / b.ms : null;
       })
       .filter((r) => r !== null);
@@ -82,7 +83,7 @@ export function formatTable(summary) {
   for (const system of SYSTEMS) {
     for (const phase of PHASES) lines.push(`  ${`${system.label}, ${phase}`.padEnd(40)}${cells[`${system.id} ${phase}`].runs.map(int).join(' / ')}`);
   }
-  lines.push(`  Stockade / reference per round: cold ${ratios.cold.paired.map(times).join(' ')}; warm ${ratios.warm.paired.map(times).join(' ')}`);
+  lines.push(`  Stockade / reference per round (warm: per repeat): cold ${ratios.cold.paired.map(times).join(' ')}; warm ${ratios.warm.paired.map(times).join(' ')}`);
   return lines.join('\n');
 }
 

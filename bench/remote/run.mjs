@@ -25,7 +25,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const USAGE = `usage: npm run bench:remote -- [options]
   --runs N           rounds; each starts a fresh fixture registry and a fresh Stockade and times
-                     one cold and one warm install on each (default 5)
+                     one cold install and --warm-repeats warm installs on each (default 5)
+  --warm-repeats N   warm installs per system and round (default 3): the servers' state does
+                     not change between them, so more pairs come cheaply
   --wait-idle S      before each timed install, wait up to S seconds (at most 60) for other jobs
                      on the machine to calm down (default 0: only measure how busy it is)
   --nice=N           run the servers and npm at this nice value (e.g. --nice=-10, needs root)
@@ -37,6 +39,7 @@ function options() {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string', default: '5' },
+      'warm-repeats': { type: 'string', default: '3' },
       'wait-idle': { type: 'string', default: '0' },
       nice: { type: 'string' },
       'stockade-dist': { type: 'string', default: 'dist' },
@@ -59,6 +62,7 @@ function options() {
   if (number('wait-idle') > 60) throw new Error('--wait-idle must be at most 60 seconds');
   return {
     runs: Math.max(1, Math.round(number('runs'))),
+    warmRepeats: Math.max(1, Math.round(number('warm-repeats'))),
     waitIdle: number('wait-idle'),
     nice: values.nice === undefined ? null : Number.parseInt(values.nice, 10),
     stockadeDist: values['stockade-dist'],
@@ -186,7 +190,10 @@ async function main() {
     for (const phase of PHASES) {
       // Whatever the cold install left Stockade doing (it stores and indexes) is not the warm one's cost.
       if (phase === 'warm') roundInfo.settleMs = await untilIdle(stockade.child.pid);
-      for (const id of order) {
+      // Warm installs leave the servers as they were, so they repeat, the order flipping each time.
+      const repeats = phase === 'warm' ? opts.warmRepeats : 1;
+      const turns = Array.from({ length: repeats }, (_, i) => (i % 2 === 0 ? order : [...order].reverse()).map((id) => ({ id, repeat: i + 1 }))).flat();
+      for (const { id, repeat } of turns) {
         const busyBeforePct = await othersBusy(opts.waitIdle, log);
         const before = { stockade: cpuSnapshot(stockade.child.pid), fixture: cpuSnapshot(fixture.child.pid) };
         const fromUs = nowUs();
@@ -196,6 +203,7 @@ async function main() {
         const fixtureCpu = cpuBetween(before.fixture, cpuSnapshot(fixture.child.pid));
         const m = {
           round,
+          repeat,
           system: id,
           phase,
           ms: result.ms,
@@ -207,9 +215,9 @@ async function main() {
           requests: requestStats(result.requests),
         };
         measurements.push(m);
-        if (id === 'stockade') roundInfo.windows[phase] = { fromUs, toUs };
+        if (id === 'stockade' && repeat === 1) roundInfo.windows[phase] = { fromUs, toUs };
         log(
-          `round ${round}/${opts.runs} ${phase} ${id.padEnd(9)} ${String(m.ms).padStart(6)} ms  (${m.installed.unique} packages, ${m.requests.packument.count + m.requests.tarball.count} requests; ` +
+          `round ${round}/${opts.runs} ${phase}${repeats > 1 ? ` ${repeat}/${repeats}` : ''} ${id.padEnd(9)} ${String(m.ms).padStart(6)} ms  (${m.installed.unique} packages, ${m.requests.packument.count + m.requests.tarball.count} requests; ` +
             `CPU Stockade ${m.stockadeCpuMs ?? '?'} ms, fixture ${m.fixtureCpuMs ?? '?'} ms, machine ${m.machinePct ?? '?'}% of a core; others ${busyBeforePct ?? '?'}% just before)`,
         );
       }
@@ -266,7 +274,7 @@ async function main() {
       date: new Date().toISOString(),
       machine,
       stockadeDist: opts.stockadeDist,
-      settings: { runs: opts.runs, nice: opts.nice, waitIdleS: opts.waitIdle, profiled: opts.profile, idlePct: IDLE_PCT },
+      settings: { runs: opts.runs, warmRepeats: opts.warmRepeats, nice: opts.nice, waitIdleS: opts.waitIdle, profiled: opts.profile, idlePct: IDLE_PCT },
       targets: TARGETS,
       fixtures: {
         version: fixtures.fixtureVersion,

@@ -1,3 +1,4 @@
+import type { MemoryAnswer } from '../http/memory-path.js';
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import type { ChangeBus } from '../domain/changes.js';
@@ -9,6 +10,8 @@ export interface RenderedDoc {
   etag: string;
   gzip?: Buffer;
   br?: Buffer;
+  /** Whole answers built from it, per content type and encoding (see npm's `docAnswer`). */
+  answers?: Map<string, MemoryAnswer>;
 }
 
 export interface CacheEntry {

@@ -32,11 +32,14 @@ export interface MemoryRead {
   origin: string;
 }
 
-/** A whole response; `body` is left out of HEAD answers by Node itself. */
+/**
+ * A whole response; `body` is left out of HEAD answers by Node itself. Formats may hand out the
+ * same answer again for the same document, so nobody changes one once built.
+ */
 export interface MemoryAnswer {
-  status: number;
-  headers: Record<string, string | number>;
-  body: Buffer | null;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | number>>;
+  readonly body: Buffer | null;
 }
 
 /** Answers a read from memory, or returns null to hand it to the framework (the full path). */
@@ -117,6 +120,18 @@ export function createMemoryPath(deps: { config: Config; domain: Domain; log: Fa
     return principal;
   }
 
+  /** The headers sent with an answer, kept per answer: formats hand out the same answer for a document again. */
+  const sentHeaders = new WeakMap<object, { body: Buffer | null; hsts: boolean; headers: Record<string, string | number> }>();
+  function headersOf(answer: MemoryAnswer, hsts: boolean): Record<string, string | number> {
+    const kept = sentHeaders.get(answer.headers);
+    if (kept && kept.body === answer.body && kept.hsts === hsts) return kept.headers;
+    const headers: Record<string, string | number> = { ...SECURITY_HEADERS, ...answer.headers };
+    if (hsts) headers[HSTS_HEADER.name] = HSTS_HEADER.value;
+    if (answer.body && answer.status !== 304) headers['content-length'] = answer.body.length;
+    sentHeaders.set(answer.headers, { body: answer.body, hsts, headers });
+    return headers;
+  }
+
   /** Answers `raw` when a format can; false hands it to the framework untouched. */
   function serve(raw: IncomingMessage, response: ServerResponse): boolean {
     const started = performance.now();
@@ -150,10 +165,7 @@ export function createMemoryPath(deps: { config: Config; domain: Domain; log: Fa
     }
     if (!answer) return false;
 
-    const headers: Record<string, string | number> = { ...SECURITY_HEADERS, ...answer.headers };
-    if (config.server.trustProxy && protocolOf(config, raw) === 'https') headers[HSTS_HEADER.name] = HSTS_HEADER.value;
-    if (answer.body && answer.status !== 304) headers['content-length'] = answer.body.length;
-    response.writeHead(answer.status, headers);
+    response.writeHead(answer.status, headersOf(answer, config.server.trustProxy && protocolOf(config, raw) === 'https'));
     response.end(answer.status === 304 ? undefined : answer.body ?? undefined);
     answered++;
     if (config.server.requestLogging) {

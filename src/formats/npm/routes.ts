@@ -214,9 +214,20 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     };
   }
 
+  /** 200 answers for files held in memory, per file of a cached package and the visibility of its repository. */
+  const fileAnswers = new WeakMap<StoredFile, Map<string, MemoryAnswer>>();
+
   /** A file held in memory; 304 when the client's copy is current. */
   function tarballAnswer(headers: IncomingHttpHeaders, repo: RepoInfo, file: StoredFile, bytes: Buffer): MemoryAnswer {
-    return { status: headers['if-none-match'] === `"${file.sha256}"` ? 304 : 200, headers: tarballHeaders(repo, file), body: bytes };
+    if (headers['if-none-match'] === `"${file.sha256}"`) return { status: 304, headers: tarballHeaders(repo, file), body: null };
+    let answers = fileAnswers.get(file);
+    if (!answers) fileAnswers.set(file, (answers = new Map()));
+    let answer = answers.get(repo.visibility);
+    if (answer?.body !== bytes) {
+      answer = { status: 200, headers: tarballHeaders(repo, file), body: bytes };
+      answers.set(repo.visibility, answer);
+    }
+    return answer;
   }
 
   async function getPackument(request: FastifyRequest, reply: FastifyReply, repo: RepoInfo, name: string, query: URLSearchParams) {
@@ -654,9 +665,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     if (taken.rest.length === 0) {
       const hit = virtualMemo.packument(repo, taken.name, wantsCorgi(read.headers, query), registryUrlAt(read.origin, repo));
       if (!hit) return null;
-      const answer = docAnswer(read.headers, hit.doc, hit.contentType);
-      if (hit.fromUpstream) answer.headers['x-stockade-upstream'] = 'hit';
-      return answer;
+      return docAnswer(read.headers, hit.doc, hit.contentType, hit.fromUpstream);
     }
     if (taken.rest[0] === '-' && taken.rest.length === 2 && read.method === 'GET') {
       const member = virtualMemo.owner(repo, taken.name, taken.rest[1] as string);

@@ -11,25 +11,40 @@ import { compressed, type RenderedDoc } from './cache.js';
  */
 const COMPRESS_ABOVE_BYTES = 14_600;
 
-/** A rendered npm document as a response: its validator, 304 for a current copy, compressed when asked and worth it. */
-export function docAnswer(requestHeaders: IncomingHttpHeaders, doc: RenderedDoc, contentType: string): MemoryAnswer {
+/**
+ * A rendered npm document as a response: its validator, 304 for a current copy, compressed when
+ * asked and worth it. `fromUpstream` marks a remote member's copy (`x-stockade-upstream: hit`).
+ * The 200 answers are built once per document and variant and kept with it: callers must not
+ * change them.
+ */
+export function docAnswer(requestHeaders: IncomingHttpHeaders, doc: RenderedDoc, contentType: string, fromUpstream = false): MemoryAnswer {
+  const ifNoneMatch = requestHeaders['if-none-match'];
+  if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === doc.etag)) {
+    return { status: 304, headers: docHeaders(doc, contentType, fromUpstream), body: null };
+  }
+  const accept = requestHeaders['accept-encoding'];
+  // Prefer brotli, then gzip; both are built once per document and kept with it.
+  const encoding = accept && doc.body.length > COMPRESS_ABOVE_BYTES ? (/\bbr\b/.test(accept) ? 'br' : /\bgzip\b/.test(accept) ? 'gzip' : null) : null;
+  const key = `${contentType}|${encoding ?? ''}|${fromUpstream ? 'u' : ''}`;
+  let answer = doc.answers?.get(key);
+  if (!answer) {
+    const headers = docHeaders(doc, contentType, fromUpstream);
+    if (encoding) headers['content-encoding'] = encoding;
+    answer = { status: 200, headers, body: encoding ? compressed(doc, encoding) : doc.body };
+    (doc.answers ??= new Map()).set(key, answer);
+  }
+  return answer;
+}
+
+function docHeaders(doc: RenderedDoc, contentType: string, fromUpstream: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': contentType,
     etag: doc.etag,
     vary: 'accept, accept-encoding, authorization',
     'cache-control': 'private, max-age=0, must-revalidate',
   };
-  const ifNoneMatch = requestHeaders['if-none-match'];
-  if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === doc.etag)) {
-    return { status: 304, headers, body: null };
-  }
-  const accept = requestHeaders['accept-encoding'];
-  if (accept && doc.body.length > COMPRESS_ABOVE_BYTES) {
-    // Prefer brotli, then gzip; both are built once per document and kept with it.
-    if (/\bbr\b/.test(accept)) return { status: 200, headers: { ...headers, 'content-encoding': 'br' }, body: compressed(doc, 'br') };
-    if (/\bgzip\b/.test(accept)) return { status: 200, headers: { ...headers, 'content-encoding': 'gzip' }, body: compressed(doc, 'gzip') };
-  }
-  return { status: 200, headers, body: doc.body };
+  if (fromUpstream) headers['x-stockade-upstream'] = 'hit';
+  return headers;
 }
 
 /** Sends an answer through Fastify (the full path; the memory path writes answers itself). */
