@@ -4,7 +4,9 @@ import { createServer } from 'node:http';
 /**
  * The reference ceiling: a bare node:http server answering from memory with bytes captured from
  * a real registry. No routing library, no auth, no storage: whatever a registry does beyond
- * this costs throughput. Usage: node static-server.mjs ROUTES.json; prints {"port":N}.
+ * this costs throughput. Usage: node static-server.mjs ROUTES.json [DELAY_US]; prints {"port":N}.
+ * DELAY_US (default 0) keeps the CPU busy that long before each answer: a registry that costs that
+ * much more per request, to see what such a cost does to an install (bench/remote/sensitivity.mjs).
  *
  * ROUTES.json: {"routes":[{"path":"/bench-ten","variant":"full"|"corgi"|"any","contentType":"…","file":"…","rewrite":bool}]}
  * `rewrite` bodies have `{{BASE}}` replaced by this server's own URL (tarball links).
@@ -12,6 +14,7 @@ import { createServer } from 'node:http';
 const CORGI = 'application/vnd.npm.install-v1+json';
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const delayNs = BigInt(Math.round(Number(process.argv[3] ?? 0) * 1000));
 const routes = new Map();
 
 const server = createServer((request, response) => {
@@ -26,6 +29,10 @@ const server = createServer((request, response) => {
     response.writeHead(404, { 'content-type': 'application/json' });
     response.end('{"error":"not found"}');
     return;
+  }
+  if (delayNs > 0n) {
+    const until = process.hrtime.bigint() + delayNs;
+    while (process.hrtime.bigint() < until);
   }
   response.writeHead(200, { 'content-type': route.contentType, 'content-length': route.body.length });
   response.end(route.body);

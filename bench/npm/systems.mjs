@@ -184,8 +184,8 @@ export async function startVerdaccio({ installDir }) {
 }
 
 /** The bare node:http server of static-server.mjs, serving the routes file. */
-export async function startStatic({ root, routesFile }) {
-  const child = spawnTracked(process.execPath, [join(root, 'bench/npm/static-server.mjs'), routesFile], { env: cleanEnv({ NODE_ENV: 'production' }) });
+export async function startStatic({ root, routesFile, delayUs = 0 }) {
+  const child = spawnTracked(process.execPath, [join(root, 'bench/npm/static-server.mjs'), routesFile, String(delayUs)], { env: cleanEnv({ NODE_ENV: 'production' }) });
   const { port } = await awaitStartup(child, 'static server', (text) => {
     const line = text.split('\n')[0];
     return text.includes('\n') ? JSON.parse(line) : undefined;
