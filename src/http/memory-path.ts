@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { Principal } from '../domain/access.js';
 import type { Domain } from '../domain/index.js';
 import { peekPrincipal } from './auth.js';
-import { requestLogEntry } from './request-log.js';
+import { loggablePath, requestLogEntry } from './request-log.js';
 import { HSTS_HEADER, SECURITY_HEADERS } from './security-headers.js';
 import { SESSION_COOKIE } from './session.js';
 
@@ -160,7 +160,7 @@ export function createMemoryPath(deps: { config: Config; domain: Domain; log: Fa
       answer = handler({ method, owner, repo, path: pathname.slice(formatEnd), query: queryAt < 0 ? '' : url.slice(queryAt + 1), headers: raw.headers, principal, origin });
     } catch (error) {
       // The full path gives the client the proper error; here it is only noted.
-      log.debug({ err: error, path: pathname }, 'memory path declined a request');
+      log.debug({ err: error, path: loggablePath(pathname) }, 'memory path declined a request');
       return false;
     }
     if (!answer) return false;
