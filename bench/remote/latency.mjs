@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { untilIdle } from '../npm/cpu.mjs';
+import { tarballFile } from '../npm/fixtures.mjs';
 import { installCleanupHandlers, useNice } from '../npm/processes.mjs';
 import { startStatic } from '../npm/systems.mjs';
 import { ensureFixtures, expectedInstall } from './fixtures.mjs';
@@ -78,7 +79,7 @@ async function main() {
   const tarballPaths = expected.map((key) => {
     const at = key.lastIndexOf('@');
     const name = key.slice(0, at);
-    return `${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${key.slice(at + 1)}.tgz`;
+    return `${name}/-/${tarballFile(name, key.slice(at + 1))}`;
   });
   const fixture = await startStatic({ root: ROOT, routesFile: fixtures.routesFile });
   const servers = [{ label: 'fixture registry, direct', registryUrl: fixture.registryUrl, pid: fixture.child.pid, stop: () => undefined }];

@@ -1,4 +1,4 @@
-import type { OptionValues } from './command.js';
+import type { OptionsSpec, OptionValues } from './command.js';
 import { CliError, stringOption, UsageError } from './command.js';
 
 // Answers are small JSON; anything larger is not ours.
@@ -10,6 +10,13 @@ export interface ApiTarget {
   token: string;
   otp?: string;
 }
+
+/** The options of every command that talks to the REST API, read by `apiTarget`. */
+export const API_OPTIONS = {
+  otp: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+} as const satisfies OptionsSpec;
 
 /** `--url`, `--token` and `--otp`, with `STOCKADE_URL` and `STOCKADE_TOKEN` as defaults. */
 export function apiTarget(options: OptionValues, env: NodeJS.ProcessEnv): ApiTarget {

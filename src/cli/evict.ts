@@ -1,4 +1,4 @@
-import { apiTarget, callApi } from './api-client.js';
+import { API_OPTIONS, apiTarget, callApi } from './api-client.js';
 import { arg, type Command, parseRepoPath } from './command.js';
 
 interface EvictAnswer {
@@ -19,11 +19,7 @@ const evict: Command = {
     'update, or one the upstream has replaced. Hosted and virtual repositories refuse (NOT_A_CACHE): their versions are ' +
     'yanked or unpublished with the format\'s client. Needs admin rights on the repository. --url and --token default ' +
     'to STOCKADE_URL and STOCKADE_TOKEN; with two-factor authentication, pass the code with --otp.',
-  options: {
-    otp: { type: 'string' },
-    url: { type: 'string' },
-    token: { type: 'string' },
-  },
+  options: API_OPTIONS,
   args: { min: 4, max: 4 },
   examples: ['stockade evict acme/npm-remote npm left-pad 1.3.0'],
   async run(ctx) {

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { create as createTar } from 'tar';
 import cliProgress from 'cli-progress';
-import { apiUrl, otpHeader } from './api-client.js';
+import { API_OPTIONS, apiTarget, apiUrl, otpHeader } from './api-client.js';
 import { arg, type Command, CliError, parseRepoPath, stringOption, UsageError } from './command.js';
 import type { UploadResult } from '../formats/format.js';
 import { formatBytes } from './output.js';
@@ -256,9 +256,7 @@ const push: Command = {
     'refused file does not stop the others, and the command exits with 1 when any was refused.',
   options: {
     tag: { type: 'string' },
-    otp: { type: 'string' },
-    url: { type: 'string' },
-    token: { type: 'string' },
+    ...API_OPTIONS,
   },
   args: { min: 2, max: 100_000 },
   examples: [
@@ -272,13 +270,8 @@ const push: Command = {
     const { repo, ...place } = parsePushTarget(arg(ctx, 0));
     const files = ctx.args.slice(1);
     const file = arg(ctx, 1);
-    const base = stringOption(ctx.options, 'url') ?? ctx.env.STOCKADE_URL;
-    const token = stringOption(ctx.options, 'token') ?? ctx.env.STOCKADE_TOKEN;
-    if (!base) throw new UsageError('no server URL: pass --url or set STOCKADE_URL');
-    if (!token) throw new UsageError('no token: set STOCKADE_TOKEN or pass --token');
+    const { base, token, otp } = apiTarget(ctx.options, ctx.env);
     const tag = stringOption(ctx.options, 'tag');
-    const givenOtp = stringOption(ctx.options, 'otp');
-    const otp = givenOtp === undefined ? undefined : otpHeader(givenOtp, (message) => new UsageError(message));
     if (files.length > 1 && tag !== undefined) throw new UsageError('--tag applies to one file: push tagged packages one at a time');
     let size = 0;
     for (const one of files) size += await fileSize(one);

@@ -1,4 +1,4 @@
-import { apiTarget, callApi } from './api-client.js';
+import { API_OPTIONS, apiTarget, callApi } from './api-client.js';
 import { arg, type Command, parseRepoPath, stringOption, UsageError } from './command.js';
 
 interface YankAnswer {
@@ -21,9 +21,7 @@ const yank: Command = {
   options: {
     reason: { type: 'string' },
     undo: { type: 'boolean' },
-    otp: { type: 'string' },
-    url: { type: 'string' },
-    token: { type: 'string' },
+    ...API_OPTIONS,
   },
   args: { min: 4, max: 4 },
   examples: ['stockade yank acme/py pypi demo 1.1.0 --reason "broken on Python 3.12"', 'stockade yank acme/py pypi demo 1.1.0 --undo'],

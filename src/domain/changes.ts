@@ -122,9 +122,10 @@ export async function createChangeBus(options: {
 /**
  * Watches the folder of an SQLite database for writes to its files (the database, its WAL and
  * journal). The kernel queues the event while the writing process commits, so it reaches this
- * process before any request that process's user sends afterwards: `seen` is set by then. Our own
- * writes set it too, which only costs one pragma. Returns null where the folder cannot be watched
- * (an in-memory database, a file system without change events), where polling stays per request.
+ * process before any request that process's user sends afterwards: `take()` says so by then. Our
+ * own writes count too, which only costs one pragma. Returns null where the folder cannot be
+ * watched (an in-memory database, a file system without change events); the bus then polls at
+ * most once per millisecond.
  */
 function watchWrites(file: string): { take(): boolean; close(): void } | null {
   if (file === '' || file === ':memory:' || file.startsWith('file:')) return null;

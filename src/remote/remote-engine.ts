@@ -326,7 +326,7 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
   async function fetchOnce(ref: PackageRef, file: { filename: string; version: string; url: string }, store: (data: Buffer, actor: Actor) => Promise<void>): Promise<void> {
     const { repo } = ref;
     const key = `${ref.format}:${ref.name}/${file.filename}`;
-    const { settings: s } = await upstream(repo);
+    const { settings: s, client } = await upstream(repo);
     const leaseMs = Math.max(60_000, s.timeoutMs * (s.retries + 2));
     return coalesce(`f ${repo.id} ${key}`, async () => {
       const deadline = Date.now() + leaseMs * 2;
@@ -335,7 +335,6 @@ export function createRemoteEngine(deps: { db: Db; settings: RemoteSettings; pac
         if (await tryLease(repo.id, key, leaseMs)) {
           try {
             if (await settled(ref, file)) return;
-            const { client } = await upstream(repo);
             let data: Buffer;
             try {
               data = await client.file(file.url);

@@ -13,7 +13,7 @@ import { pingDatabase } from '../store/db/migrations.js';
 import { registerApi } from './api/index.js';
 import type { Socket } from 'node:net';
 import { createServer as createHttpServer, type ServerOptions } from 'node:http';
-import { createMemoryPath, type MemoryPath, protocolOf } from '../http/memory-path.js';
+import { createMemoryPath, protocolOf } from '../http/memory-path.js';
 import { authenticate, peekPrincipal } from '../http/auth.js';
 import { authenticateSession, SESSION_COOKIE } from '../http/session.js';
 import { decodeRequestBody } from '../http/body-encoding.js';
@@ -43,12 +43,12 @@ export function configuredGate(config: Config, domain: Domain, logger: Pick<Fast
 export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' | 'gate' | 'memoryPath'> & { logger: Logger; gate?: SecurityGate }): Promise<FastifyInstance> {
   const { config } = deps;
   // Created before the framework so that its server can ask it first; formats register their reads below.
-  let memoryPath: MemoryPath | null = null;
+  const memoryPath = createMemoryPath({ config, domain: deps.domain, log: deps.logger as FastifyBaseLogger });
   const app = Fastify({
     serverFactory: (frameworkHandler, fastifyOptions) => {
       const options = fastifyOptions as { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
       const server = createHttpServer(options.http ?? {}, (request, response) => {
-        if (!memoryPath?.serve(request, response)) frameworkHandler(request, response);
+        if (!memoryPath.serve(request, response)) frameworkHandler(request, response);
       });
       // What Fastify sets on a server it creates itself.
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
@@ -68,11 +68,10 @@ export async function buildServer(deps: Omit<ServerContext, 'log' | 'blobCache' 
   });
   const blobCache = createBlobMemoryCache(deps.blobs, { maxBytes: config.blobs.memoryCacheBytes });
   const gate = deps.gate ?? configuredGate(config, deps.domain, app.log);
-  memoryPath = createMemoryPath({ config, domain: deps.domain, log: app.log });
   const ctx: ServerContext = { config, domain: deps.domain, blobs: deps.blobs, blobCache, gate, log: app.log, memoryPath };
   app.decorate('memoryPath', memoryPath);
   app.addHook('preClose', (done) => {
-    memoryPath?.close();
+    memoryPath.close();
     done();
   });
   if (!config.gate.enabled) app.log.warn('gate.enabled is false: uploads are stored without any security analysis');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { systemActor } from '../../src/domain/audit.js';
 import { HSTS_HEADER, SECURITY_HEADERS } from '../../src/http/security-headers.js';
-import { packageTgz, publishBody, rawRequest, type RawAnswer } from '../e2e/registry.js';
+import { http, packageTgz, packageUrl, publishBody, rawRequest, type RawAnswer } from '../e2e/registry.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-upstream.js';
 import { testDialect } from '../helpers/database.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -29,23 +29,16 @@ describe('memory path', () => {
   let upstream: NpmUpstream;
   const logLines: string[] = [];
 
-  async function publish(repo: string, pkgJson: { name: string; version: string }, token = server.adminToken): Promise<void> {
-    const registry = `${server.url}/${repo}/npm/`;
-    const answer = await fetch(`${registry}${pkgJson.name}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(publishBody({ registry, pkgJson, tarball: packageTgz(pkgJson) })),
-    });
-    assert.equal(answer.status, 201, await answer.text());
+  /** Publishes through `node` (this server unless told otherwise). */
+  async function publish(repo: string, pkgJson: { name: string; version: string }, node: TestServer = server): Promise<void> {
+    const registry = `${node.url}/${repo}/npm/`;
+    const answer = await http('PUT', packageUrl(registry, pkgJson.name), { token: server.adminToken, body: publishBody({ registry, pkgJson, tarball: packageTgz(pkgJson) }) });
+    assert.equal(answer.status, 201, answer.text);
   }
 
   async function createRepo(body: Record<string, unknown>): Promise<void> {
-    const answer = await fetch(`${server.url}/api/v1/repos`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ owner: 'admin', visibility: 'public', ...body }),
-    });
-    assert.equal(answer.status, 201, await answer.text());
+    const answer = await http('POST', `${server.url}/api/v1/repos`, { token: server.adminToken, body: { owner: 'admin', visibility: 'public', ...body } });
+    assert.equal(answer.status, 201, answer.text);
   }
 
   /** The answer through the server's socket, and whether the memory path gave it. */
@@ -250,14 +243,7 @@ describe('memory path', () => {
       // This node holds the package with 1.0.0 and 1.1.0 in memory again.
       await throughSocket('GET', '/admin/open/npm/warm');
       assert.equal((await throughSocket('GET', '/admin/open/npm/warm')).fromMemory, memoryAnswers);
-      const registry = `${other.url}/admin/open/npm/`;
-      const pkgJson = { name: 'warm', version: '1.2.0' };
-      const put = await fetch(`${registry}warm`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(publishBody({ registry, pkgJson, tarball: packageTgz(pkgJson) })),
-      });
-      assert.equal(put.status, 201, await put.text());
+      await publish('admin/open', { name: 'warm', version: '1.2.0' }, other);
       // On SQLite the very next request sees it (the write woke the database folder's watch);
       // PostgreSQL nodes check the package's revision before every answer.
       const answer = await throughSocket('GET', '/admin/open/npm/warm');

@@ -238,7 +238,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const hostedIds = await memoHostedIds(repo);
       const source = await virtual.resolve(request, repo, name, (member) =>
         remote.packument(request, reply, member, name, query, repo, (answer) => {
-          if (hostedIds) virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request.headers, query), registryUrl(request, repo), { ...answer, fromUpstream: true }, { member, hostedIds });
+          if (hostedIds) virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request.headers, query), registryUrl(request, repo), answer, { member, hostedIds });
         }),
       );
       if (source.kind === 'remote') {
@@ -252,7 +252,7 @@ export async function npmRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const rendered = renderPackument(request.headers, url, { pkg: source.pkg, expires: 0, docs: new Map() }, source.pkg, query);
       if (hostedIds) {
         // No upstream TTL bounds it: changes drop it, and the memo's own maximum age applies.
-        const answer = { ...rendered, until: Number.POSITIVE_INFINITY, fromUpstream: false };
+        const answer = { ...rendered, until: Number.POSITIVE_INFINITY };
         virtualMemo.rememberPackument(stamp, repo, name, wantsCorgi(request.headers, query), url, answer, { member: null, hostedIds });
       }
       return sendAnswer(reply, docAnswer(request.headers, rendered.doc, rendered.contentType));

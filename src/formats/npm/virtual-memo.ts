@@ -9,7 +9,7 @@ export interface MemoPackument {
   contentType: string;
   /** Until when it may be sent without asking anything: the upstream copy's TTL, the next cooldown expiry. */
   until: number;
-  /** Rendered from a remote member's upstream copy (answered with `x-stockade-upstream: hit`). */
+  /** Rendered from a remote member's upstream copy (answered with `x-stockade-upstream: hit`); set from the sources. */
   fromUpstream: boolean;
 }
 
@@ -136,10 +136,11 @@ export function createVirtualMemo(changes: ChangeBus) {
       return live(packuments, packumentKey(repo, name, corgi, registryUrl));
     },
 
-    rememberPackument(stamp: string, repo: RepoInfo, name: string, corgi: boolean, registryUrl: string, answer: MemoPackument, sources: MemoSources): void {
+    rememberPackument(stamp: string, repo: RepoInfo, name: string, corgi: boolean, registryUrl: string, answer: Omit<MemoPackument, 'fromUpstream'>, sources: MemoSources): void {
       if (stamp !== stampOf(name)) return;
       const until = Math.min(answer.until, Date.now() + MAX_AGE_MS);
-      put(packuments, packumentKey(repo, name, corgi, registryUrl), { value: answer, until, name, memberId: sources.member?.id ?? null, hostedIds: sources.hostedIds, dirty: false });
+      const value = { ...answer, fromUpstream: sources.member !== null };
+      put(packuments, packumentKey(repo, name, corgi, registryUrl), { value, until, name, memberId: sources.member?.id ?? null, hostedIds: sources.hostedIds, dirty: false });
     },
 
     /** The member a file comes from: a remote member for all of a name's files, or a hosted member per file. */

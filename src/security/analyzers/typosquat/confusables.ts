@@ -27,14 +27,11 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Skeleton of an already lower-cased name; separators are left alone. */
 export function skeleton(name: string): string {
+  // NFKD splits accented letters (é → e + ◌́); dropping the marks leaves the base letter. Most
+  // names are plain ASCII, which has neither to split nor to drop.
+  const ascii = !NON_ASCII.test(name);
   let out = '';
-  if (NON_ASCII.test(name)) {
-    // NFKD splits accented letters (é → e + ◌́); dropping the marks leaves the base letter.
-    for (const ch of name.normalize('NFKD')) if (!MARK.test(ch)) out += SINGLE[ch] ?? ch;
-  } else {
-    // Most names are plain ASCII: only digits read as letters change.
-    for (const ch of name) out += SINGLE[ch] ?? ch;
-  }
+  for (const ch of ascii ? name : name.normalize('NFKD')) if (ascii || !MARK.test(ch)) out += SINGLE[ch] ?? ch;
   for (const [pattern, replacement] of PAIRS) out = out.replace(pattern, replacement);
   return out;
 }
